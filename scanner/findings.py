@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from scanner.rule import ResourceRef, RuleMeta, RuleResult, Severity, Status
 
 
@@ -56,28 +58,56 @@ class Finding:
             controls=meta.controls,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "finding_id": self.finding_id,
-            "rule_id": self.rule_id,
-            "title": self.title,
-            "severity": self.severity.value,
-            "status": self.status.value,
-            "provider": self.provider,
-            "scope": self.scope,
-            "location": self.location,
-            "resource": {"uid": self.resource.uid, "type": self.resource.type, "name": self.resource.name},
-            "message": self.message,
-            "evidence": self.evidence,
-            "remediation": self.remediation,
-            "controls": list(self.controls),
-            "waived": self.waived,
-        }
-        if self.waiver is not None:
-            out["waiver"] = self.waiver
-        if self.change is not None or self.first_seen is not None:
-            out.update(change=self.change, first_seen=self.first_seen, last_seen=self.last_seen)
-        return out
+    def to_json(self) -> bytes:
+        """The finding as SPEC 4 JSON. Every key is always present (``null`` when not applicable), so
+        consumers see one stable shape; ``waiver``, ``change``, ``first_seen`` and ``last_seen`` are
+        filled by waivers and by a state store."""
+        return self.varying_json()[:-1] + b"," + self.constant_json()[1:]
+
+    def varying_json(self) -> bytes:
+        """The fields that differ from finding to finding, as one JSON object."""
+        resource = self.resource
+        return orjson.dumps(
+            {
+                "finding_id": self.finding_id,
+                "status": self.status,
+                "provider": self.provider,
+                "scope": self.scope,
+                "location": self.location,
+                "resource": {"uid": resource.uid, "type": resource.type, "name": resource.name},
+                "message": self.message,
+                "evidence": self.evidence,
+                "waived": self.waived,
+                "waiver": self.waiver,
+                "change": self.change,
+                "first_seen": self.first_seen,
+                "last_seen": self.last_seen,
+            },
+            default=_json_default,
+            option=orjson.OPT_NON_STR_KEYS,
+        )
+
+    def constant_json(self) -> bytes:
+        """The fields a rule gives every finding of one provider (cacheable by ``constant_key``)."""
+        return orjson.dumps(
+            {
+                "rule_id": self.rule_id,
+                "title": self.title,
+                "severity": self.severity,
+                "remediation": self.remediation,
+                "controls": self.controls,
+            }
+        )
+
+    @property
+    def constant_key(self) -> tuple[str, str]:
+        return (self.rule_id, self.remediation)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} in a finding")
 
 
 @dataclass
@@ -92,9 +122,9 @@ class Summary:
     blocking: int = 0  # failing findings at or above fail_on, not waived
 
     def add(self, finding: Finding) -> None:
-        status = finding.status.value
+        status = finding.status  # StrEnum members: equal to, and hashed as, their string values
         self.by_status[status] += 1
-        self.by_severity_status[(finding.severity.value, status)] += 1
+        self.by_severity_status[(finding.severity, status)] += 1
         self.by_provider_status[(finding.provider, status)] += 1
         self.by_rule_status[(finding.rule_id, status)] += 1
         if (
@@ -112,13 +142,13 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         severities: dict[str, dict[str, int]] = {}
         for (severity, status), count in sorted(self.by_severity_status.items()):
-            severities.setdefault(severity, {})[status] = count
+            severities.setdefault(str(severity), {})[str(status)] = count
         providers: dict[str, dict[str, int]] = {}
         for (provider, status), count in sorted(self.by_provider_status.items()):
-            providers.setdefault(provider, {})[status] = count
+            providers.setdefault(provider, {})[str(status)] = count
         return {
             "total": self.total,
-            "by_status": dict(sorted(self.by_status.items())),
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "by_severity": severities,
             "by_provider": providers,
             "fail_on": self.fail_on.value if self.fail_on is not None else "none",

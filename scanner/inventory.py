@@ -14,20 +14,24 @@ Conventions that the whole rule set relies on:
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
 
 SCHEMA_VERSION = "1.0"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+# Records are slotted, frozen pydantic dataclasses: validated like models, but a million bindings fit in
+# a few hundred MB (a BaseModel instance carries a per-instance dict and fields-set, ~1 KB each).
+_STRICT = ConfigDict(extra="forbid")
 
 
 class Provider(StrEnum):
@@ -50,13 +54,22 @@ class ScopeKind(StrEnum):
     AZURE_TENANT = "azure_tenant"
 
 
-class ScopeRef(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class ScopeRef:
     kind: ScopeKind
     uid: str
     name: str | None = None
 
 
-class Scope(_Model):
+class ScopeAspect(StrEnum):
+    KEYS = "keys"  # key enumeration (in at least one location)
+    ACCESS = "access"  # scope-wide access data: identity policies, project/subscription IAM, RBAC
+    AUDIT_LOGGING = "audit_logging"
+    HIERARCHY = "hierarchy"  # parents and their inherited bindings
+
+
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class Scope:
     """An AWS account, GCP project or Azure subscription that was scanned."""
 
     provider: Provider
@@ -67,6 +80,7 @@ class Scope(_Model):
     parents: tuple[ScopeRef, ...] = ()
     # Regions / locations that were scanned in this scope.
     locations: tuple[str, ...] = ()
+    unreadable: frozenset[ScopeAspect] = frozenset()
 
 
 class KeyStoreKind(StrEnum):
@@ -78,6 +92,11 @@ class KeyStoreKind(StrEnum):
     AZURE_VAULT = "azure_vault"
     AZURE_MANAGED_HSM = "azure_managed_hsm"
 
+    @property
+    def is_custom_key_store(self) -> bool:
+        """Stores whose health the customer operates (dedicated HSM clusters, external key managers)."""
+        return self in (KeyStoreKind.AWS_CLOUDHSM, KeyStoreKind.AWS_EXTERNAL)
+
 
 class ConnectionState(StrEnum):
     CONNECTED = "connected"
@@ -87,7 +106,8 @@ class ConnectionState(StrEnum):
     FAILED = "failed"
 
 
-class HsmCluster(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class HsmCluster:
     """A dedicated HSM cluster backing a key store (AWS CloudHSM)."""
 
     uid: str
@@ -96,7 +116,8 @@ class HsmCluster(_Model):
     availability_zones: tuple[str, ...] = ()
 
 
-class DeletionProtection(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class DeletionProtection:
     """Recovery protection of a key store (Azure soft delete and purge protection)."""
 
     soft_delete: bool | None = None
@@ -104,7 +125,8 @@ class DeletionProtection(_Model):
     retention_days: int | None = None
 
 
-class NetworkAccess(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class NetworkAccess:
     """Network exposure of a key store's endpoint."""
 
     public_network_access: bool | None = None  # False: public endpoint disabled
@@ -120,7 +142,8 @@ class KeyStoreAspect(StrEnum):
     AUDIT_LOGGING = "audit_logging"
 
 
-class KeyStore(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class KeyStore:
     provider: Provider
     kind: KeyStoreKind
     uid: str
@@ -204,14 +227,16 @@ class KeyState(StrEnum):
     UNAVAILABLE = "unavailable"
 
 
-class Rotation(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class Rotation:
     enabled: bool | None = None
     period_days: int | None = None
     next_rotation: AwareDatetime | None = None
     last_rotation: AwareDatetime | None = None
 
 
-class KeyVersion(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class KeyVersion:
     uid: str
     state: KeyState | None = None
     created: AwareDatetime | None = None
@@ -227,7 +252,8 @@ class KeyAspect(StrEnum):
     VERSIONS = "versions"
 
 
-class Key(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class Key:
     provider: Provider
     uid: str  # ARN, full resource name or Azure id
     scope: str
@@ -274,7 +300,8 @@ class PrincipalKind(StrEnum):
     UNKNOWN = "unknown"  # e.g. a deleted identity still referenced
 
 
-class Principal(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class Principal:
     uid: str  # ARN, GCP member string, Azure object id
     kind: PrincipalKind
     display_name: str | None = None
@@ -343,7 +370,8 @@ _BROAD_LEVELS = frozenset(
 )
 
 
-class AccessBinding(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class AccessBinding:
     """One principal's effective capabilities on one target (a key, store, container or scope)."""
 
     provider: Provider
@@ -357,8 +385,23 @@ class AccessBinding(_Model):
     inherited_from: str | None = None  # uid of the parent the binding was inherited from
     via: str | None = None  # the role, policy or grant that gave it (display only)
 
+    def __post_init__(self) -> None:
+        # Inventories repeat the same principals, scopes and capability sets a million times over:
+        # share one object for each (roughly halves the memory of a large inventory).
+        object.__setattr__(self, "principal", sys.intern(self.principal))
+        object.__setattr__(self, "scope", sys.intern(self.scope))
+        object.__setattr__(self, "capabilities", _shared_capabilities(self.capabilities))
 
-class AuditLogCoverage(_Model):
+
+_CAPABILITY_SETS: dict[frozenset[Capability], frozenset[Capability]] = {}
+
+
+def _shared_capabilities(capabilities: frozenset[Capability]) -> frozenset[Capability]:
+    return _CAPABILITY_SETS.setdefault(capabilities, capabilities)
+
+
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class AuditLogCoverage:
     """Whether key administration and key use are audit-logged for one target.
 
     The provider decides the targets its platform needs (AWS: each scanned region of an account,
@@ -388,17 +431,19 @@ class ErrorClass(StrEnum):
     OTHER = "other"
 
 
-class CollectionError(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class CollectionError:
     provider: Provider
     scope: str
-    location: str | None = None
     api: str
     error_class: ErrorClass
     message: str
+    location: str | None = None
     resource: str | None = None
 
 
-class CollectionInfo(_Model):
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class CollectionInfo:
     tool_version: str | None = None
     started_at: AwareDatetime | None = None
     finished_at: AwareDatetime | None = None
@@ -406,7 +451,9 @@ class CollectionInfo(_Model):
     notes: dict[str, str] = Field(default_factory=dict)  # e.g. which enumeration path was used
 
 
-class Inventory(_Model):
+class Inventory(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     schema_version: str = SCHEMA_VERSION
     collection: CollectionInfo = Field(default_factory=CollectionInfo)
     scopes: tuple[Scope, ...] = ()
@@ -420,8 +467,10 @@ class Inventory(_Model):
     @field_validator("schema_version")
     @classmethod
     def _same_major_version(cls, value: str) -> str:
-        if value.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-            raise ValueError(f"schema_version {value!r} is not supported (this keyaudit reads {SCHEMA_VERSION})")
+        if value.split(".", maxsplit=1)[0] != SCHEMA_VERSION.split(".", maxsplit=1)[0]:
+            raise ValueError(
+                f"schema_version {value!r} is not supported (this keyaudit reads {SCHEMA_VERSION})"
+            )
         return value
 
     # ---- derived look-ups (computed once; the model is immutable) ----
@@ -480,12 +529,26 @@ class Inventory(_Model):
         for target in self.targets_above(key):
             yield from index.get(target, ())
 
-    def effective_access(self, key: Key) -> dict[str, frozenset[Capability]]:
-        """Union of capabilities per principal over every source and level (order-independent)."""
-        merged: dict[str, set[Capability]] = defaultdict(set)
-        for binding in self.bindings_for(key):
-            merged[binding.principal].update(binding.capabilities)
-        return {principal: frozenset(caps) for principal, caps in merged.items()}
+    @cached_property
+    def _effective_access_memo(self) -> dict[str, dict[str, frozenset[Capability]]]:
+        return {}
+
+    def effective_access(self, key: Key) -> Mapping[str, frozenset[Capability]]:
+        """Union of capabilities per principal over every source and level (order-independent).
+
+        Memoised per key: several segregation-of-duties rules ask for the same key.
+        """
+        memo = self._effective_access_memo
+        found = memo.get(key.uid)
+        if found is None:
+            merged: dict[str, frozenset[Capability]] = {}
+            for binding in self.bindings_for(key):
+                previous = merged.get(binding.principal)
+                merged[binding.principal] = (
+                    binding.capabilities if previous is None else previous | binding.capabilities
+                )
+            memo[key.uid] = found = merged
+        return found
 
     def errors_for_scope(self, scope_uid: str) -> list[CollectionError]:
         return [e for e in self.errors if e.scope == scope_uid]
@@ -500,10 +563,17 @@ def load_inventory(path: Path) -> Inventory:
         raw = path.read_bytes()
     except OSError as exc:
         raise InventoryLoadError(f"{path}: cannot read inventory: {exc.strerror or exc}") from exc
+    # Building millions of objects would otherwise trigger the cyclic collector over and over
+    # (measured: load time x3); nothing built here forms reference cycles worth collecting.
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return Inventory.model_validate_json(raw)
     except ValidationError as exc:
         raise InventoryLoadError(_describe_validation_error(path, exc)) from exc
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _describe_validation_error(path: Path, exc: ValidationError) -> str:
