@@ -1,0 +1,129 @@
+"""Enabled symmetric encryption keys with provider-generated material rotate automatically."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from scanner.inventory import Key, KeyAspect, KeyOrigin, KeyPurpose, KeyState, KeyType, ProtectionLevel
+from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
+
+META = RuleMeta(
+    id="key_rotation_enabled",
+    title="Symmetric encryption keys with provider-generated material rotate automatically",
+    severity=Severity.MEDIUM,
+    providers=("aws", "gcp", "azure"),
+    rationale=(
+        "CEK-12 expects keys to be replaced at the end of their cryptoperiod. For symmetric encryption keys "
+        "whose material the provider generated, every platform can create new key material on a schedule "
+        "while keeping old versions for decryption, so leaving it off means the same material protects data "
+        "indefinitely and the amount of ciphertext exposed by one compromise keeps growing. Keys the "
+        "platform cannot rotate by itself (asymmetric, HMAC, imported or external material, custom key "
+        "stores) are not judged here."
+    ),
+    remediation={
+        "aws": (
+            "Turn on automatic rotation: console KMS > Customer managed keys > key > Key rotation > "
+            "'Automatically rotate this KMS key', or `aws kms enable-key-rotation --key-id KEY_ID "
+            "--rotation-period-in-days 365`."
+        ),
+        "gcp": (
+            "Set a rotation schedule: `gcloud kms keys update KEY --keyring RING --location LOCATION "
+            "--rotation-period 90d --next-rotation-time 2026-12-31T00:00:00Z` (console: key > Edit rotation "
+            "period)."
+        ),
+        "azure": (
+            "Give the key a rotation policy with a Rotate lifetime action, e.g. "
+            "`az keyvault key rotation-policy update --vault-name VAULT --name KEY --value policy.json` "
+            'where policy.json has `"lifetimeActions": [{"trigger": {"timeAfterCreate": "P365D"}, '
+            '"action": {"type": "Rotate"}}]` (portal: key > Rotation policy).'
+        ),
+    },
+    controls=(
+        "CSA-AICM:CEK-12",
+        "CIS-AWS-3.0:3.6",
+        "CIS-AWS-5.0:3.6",
+        "CIS-AWS-7.0:4.6",
+        "AWS-SecurityHub:KMS.4",
+        "CIS-GCP-3.0:1.10",
+        "CIS-GCP-5.0:1.11",
+        "GCP-SCC:KMS_KEY_NOT_ROTATED",
+        "CIS-Azure-3.0:3.3.8",
+        "CIS-Azure-5.0:8.3.9",
+        "AzurePolicy:d8cf8476-a2ec-4916-896e-992351803c44",
+    ),
+)
+
+_CUSTOM_STORE_PROTECTION = frozenset({ProtectionLevel.DEDICATED_HSM, ProtectionLevel.EXTERNAL})
+
+
+def _value(item: Any) -> Any:
+    return None if item is None else item.value
+
+
+def _cannot_auto_rotate(key: Key) -> bool:
+    """A field that was read shows the key is out of scope: not enabled, or a kind that cannot auto-rotate."""
+    return (
+        (key.state is not None and key.state is not KeyState.ENABLED)
+        or (key.purpose is not None and key.purpose is not KeyPurpose.ENCRYPT)
+        or (key.key_type is not None and key.key_type is not KeyType.SYMMETRIC)
+        or (key.origin is not None and key.origin is not KeyOrigin.GENERATED)
+        or key.protection in _CUSTOM_STORE_PROTECTION
+    )
+
+
+def _unread_eligibility(key: Key) -> list[str]:
+    fields = (
+        ("state", key.state),
+        ("purpose", key.purpose),
+        ("key type", key.key_type),
+        ("origin", key.origin),
+        ("protection level", key.protection),
+    )
+    return [name for name, value in fields if value is None]
+
+
+def evaluate(ctx: Context) -> Iterator[RuleResult]:
+    for key in ctx.customer_keys():
+        if _cannot_auto_rotate(key):
+            continue
+        label = key.name or key.uid
+        rotation = key.rotation
+        unread = _unread_eligibility(key)
+        evidence = {
+            "state": _value(key.state),
+            "purpose": _value(key.purpose),
+            "key_type": _value(key.key_type),
+            "origin": _value(key.origin),
+            "protection": _value(key.protection),
+            "rotation_enabled": None if rotation is None else rotation.enabled,
+            "rotation_period_days": None if rotation is None else rotation.period_days,
+            "unread": unread,
+        }
+        if KeyAspect.ROTATION in key.unreadable or rotation is None or rotation.enabled is None:
+            yield RuleResult.for_key(
+                key,
+                Status.UNKNOWN,
+                f"The rotation setting of key {label} could not be read; grant the scanner read access to "
+                "the key's rotation status and scan again.",
+                **evidence,
+            )
+        elif rotation.enabled:
+            period = f" every {rotation.period_days} days" if rotation.period_days is not None else ""
+            yield RuleResult.for_key(
+                key, Status.PASS, f"Key {label} rotates automatically{period}.", **evidence
+            )
+        elif unread:
+            yield RuleResult.for_key(
+                key,
+                Status.UNKNOWN,
+                f"Key {label} has automatic rotation off, but its {', '.join(unread)} could not be read, so "
+                "keyaudit cannot tell whether the platform could rotate it automatically.",
+                **evidence,
+            )
+        else:
+            yield RuleResult.for_key(
+                key,
+                Status.FAIL,
+                f"Key {label} is an enabled symmetric encryption key with provider-generated material but "
+                "automatic rotation is off; turn on scheduled rotation.",
+                **evidence,
+            )

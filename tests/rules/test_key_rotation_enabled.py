@@ -1,0 +1,101 @@
+import pytest
+
+from rules import key_rotation_enabled
+from scanner.inventory import (
+    KeyAspect,
+    KeyManager,
+    KeyOrigin,
+    KeyPurpose,
+    KeyState,
+    KeyType,
+    ProtectionLevel,
+    Provider,
+    Rotation,
+)
+from scanner.rule import Status
+from tests.factories import context, inventory, key, results_by_uid
+
+
+def run(*keys):
+    return results_by_uid(key_rotation_enabled.evaluate(context(inventory(keys=keys))))
+
+
+def test_rotating_symmetric_key_passes_and_records_the_period() -> None:
+    k = key()
+    result = run(k)[k.uid]
+    assert result.status is Status.PASS
+    assert result.evidence["rotation_enabled"] is True
+    assert result.evidence["rotation_period_days"] == 365
+
+
+def test_symmetric_key_without_rotation_fails() -> None:
+    k = key(rotation=Rotation(enabled=False))
+    result = run(k)[k.uid]
+    assert result.status is Status.FAIL
+    assert k.name in result.message
+    assert result.evidence["rotation_enabled"] is False
+
+
+def test_rules_are_provider_neutral() -> None:
+    gcp = key(
+        "g1",
+        provider=Provider.GCP,
+        uid="projects/p1/locations/europe/keyRings/r/cryptoKeys/g1",
+        scope="p1",
+        protection=ProtectionLevel.SOFTWARE,
+        rotation=Rotation(enabled=False),
+    )
+    assert run(gcp)[gcp.uid].status is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"key_type": KeyType.RSA, "purpose": KeyPurpose.ENCRYPT, "size_bits": 3072},
+        {"key_type": KeyType.EC, "purpose": KeyPurpose.SIGN, "curve": "P-256"},
+        {"key_type": KeyType.HMAC, "purpose": KeyPurpose.MAC},
+        {"origin": KeyOrigin.IMPORTED},
+        {"origin": KeyOrigin.EXTERNAL},
+        {"protection": ProtectionLevel.DEDICATED_HSM},
+        {"protection": ProtectionLevel.EXTERNAL},
+        {"state": KeyState.DISABLED},
+        {"state": KeyState.PENDING_DELETION},
+        {"manager": KeyManager.PROVIDER},
+    ],
+)
+def test_keys_that_cannot_rotate_automatically_are_not_judged(override) -> None:
+    assert run(key(rotation=Rotation(enabled=False), **override)) == {}
+
+
+@pytest.mark.parametrize(
+    ("rotation", "unreadable"),
+    [
+        (None, frozenset()),
+        (Rotation(enabled=None, period_days=365), frozenset()),
+        (Rotation(enabled=True, period_days=365), frozenset({KeyAspect.ROTATION})),
+    ],
+)
+def test_unread_rotation_is_unknown_never_pass(rotation, unreadable) -> None:
+    k = key(rotation=rotation, unreadable=unreadable)
+    result = run(k)[k.uid]
+    assert result.status is Status.UNKNOWN
+    assert "could not be read" in result.message
+
+
+def test_rotation_off_with_unread_eligibility_is_unknown_and_names_the_fields() -> None:
+    k = key(rotation=Rotation(enabled=False), origin=None, protection=None)
+    result = run(k)[k.uid]
+    assert result.status is Status.UNKNOWN
+    assert "origin, protection level" in result.message
+    assert result.evidence["unread"] == ["origin", "protection level"]
+
+
+def test_rotation_on_passes_even_when_eligibility_fields_are_unread() -> None:
+    k = key(state=None, key_type=None)
+    assert run(k)[k.uid].status is Status.PASS
+
+
+def test_one_result_per_key() -> None:
+    on, off = key("on"), key("off", rotation=Rotation(enabled=False))
+    results = run(on, off)
+    assert {uid: r.status for uid, r in results.items()} == {on.uid: Status.PASS, off.uid: Status.FAIL}
