@@ -1,0 +1,401 @@
+"""The ``keyaudit`` command line (SPEC 2-4). Cloud SDKs are never imported here: providers load lazily."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scanner import __version__
+from scanner.engine import RuleCatalogError
+from scanner.errors import InputError, KeyauditError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
+FORMAT_HELP = "Output format, repeatable: json, table (default: table at a terminal, json otherwise)."
+
+
+def _log_options(func: F) -> F:
+    func = click.option("-q", "--quiet", is_flag=True, help="Warnings and errors only; no progress display.")(
+        func
+    )
+    func = click.option("-v", "--verbose", is_flag=True, help="Debug logging.")(func)
+    func = click.option(
+        "--log-format",
+        type=click.Choice(["json", "console"]),
+        default=None,
+        help="Logs on stderr: json (default when stderr is not a terminal) or console.",
+    )(func)
+    return func
+
+
+def _result_options(*, fail_on_default: str = "high") -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        options = [
+            click.option(
+                "--policy",
+                "policy_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="CEK policy file (YAML). Without it built-in defaults apply and cek_policy_present fails.",
+            ),
+            click.option("--format", "formats", multiple=True, metavar="FMT", help=FORMAT_HELP),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(path_type=Path),
+                help="Write to this file (or directory, with several formats) instead of stdout; atomically.",
+            ),
+            click.option(
+                "--fail-on",
+                type=click.Choice(FAIL_ON_CHOICES),
+                default=fail_on_default,
+                show_default=True,
+                help="Exit 3 when a failing, unknown or error finding has at least this severity; none never fails.",
+            ),
+            click.option("--only-failed", is_flag=True, help="Leave passing findings out of the outputs."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return _log_options(func)
+
+    return decorate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="keyaudit")
+def cli() -> None:
+    """keyaudit: prove (or disprove) that your key-management policy is implemented in AWS, GCP and Azure.
+
+    \b
+    Exit codes:
+      0  complete scan, no failing finding at or above --fail-on
+      1  runtime error: the scan could not run
+      2  usage error or bad input (flags, policy, waiver or inventory file)
+      3  failing findings at or above --fail-on (coverage gaps are findings too)
+    """
+
+
+# ----------------------------------------------------------------------------------------------- evaluate
+@cli.command()
+@click.argument("inventory", type=click.Path(path_type=Path, dir_okay=False))
+@_result_options()
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]),
+    help="Judge dates (reviews, rotation, expiry) as of this UTC date instead of now.",
+)
+def evaluate(inventory: Path, as_of: datetime | None, **options: Any) -> None:
+    """Run the rules on a saved INVENTORY.json: no cloud access."""
+    from scanner.inventory import InventoryLoadError, load_inventory
+
+    def load() -> Any:
+        try:
+            return load_inventory(inventory)
+        except InventoryLoadError as exc:
+            raise InputError(str(exc)) from exc
+
+    moment = as_of.replace(tzinfo=UTC) if as_of is not None else None
+    _run(load, mode="evaluate", as_of=moment, extra={"inventory_file": str(inventory)}, **options)
+
+
+# ----------------------------------------------------------------------------------------------- scan
+@cli.command()
+@click.argument("providers", nargs=-1, required=True, type=click.Choice(["aws", "gcp", "azure"]))
+@click.option("--profile", help="AWS: named profile.")
+@click.option(
+    "--region", "regions", multiple=True, help="AWS: region to scan, repeatable (default: all enabled)."
+)
+@click.option("--org-role", help="AWS: scan every account of the Organization by assuming this role.")
+@click.option("--account", "accounts", multiple=True, help="AWS: only these account ids, repeatable.")
+@click.option("--project", "projects", multiple=True, help="GCP: project id, repeatable.")
+@click.option("--organization", help="GCP: every project under this organization id.")
+@click.option("--folder", help="GCP: every project under this folder id.")
+@click.option(
+    "--gcp-endpoint", envvar="KEYAUDIT_GCP_ENDPOINT", help="GCP: base URL for every Google API (PSC, replay)."
+)
+@click.option("--subscription", "subscriptions", multiple=True, help="Azure: subscription id, repeatable.")
+@click.option("--management-group", help="Azure: every subscription under this management group.")
+@click.option(
+    "--azure-cloud", type=click.Choice(["public", "china", "usgov"]), default="public", show_default=True
+)
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option(
+    "--save-inventory", type=click.Path(path_type=Path, dir_okay=False), help="Also write the inventory JSON."
+)
+@_result_options()
+def scan(providers: Sequence[str], concurrency: int, save_inventory: Path | None, **options: Any) -> None:
+    """Scan PROVIDER(s) (aws, gcp, azure) read-only with the SDKs' standard credentials, then judge."""
+    from scanner.progress import progress_display
+    from scanner.provider import CollectRequest, load_provider, merge_inventories
+
+    result_keys = {
+        "policy_path",
+        "formats",
+        "output",
+        "fail_on",
+        "only_failed",
+        "quiet",
+        "verbose",
+        "log_format",
+    }
+    provider_options = {k: v for k, v in options.items() if k not in result_keys}
+    result_options = {k: v for k, v in options.items() if k in result_keys}
+    plugins = [load_provider(name) for name in dict.fromkeys(providers)]
+
+    def collect() -> Any:
+        from scanner.inventory import CollectionInfo, Provider
+
+        started = datetime.now(UTC)
+        with progress_display(enabled=not result_options["quiet"]) as progress:
+            request = CollectRequest(options=provider_options, concurrency=concurrency, progress=progress)
+            parts = [plugin.collect(request) for plugin in plugins]
+        info = CollectionInfo(
+            tool_version=__version__,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            providers=tuple(Provider(p.name) for p in plugins),
+        )
+        merged = merge_inventories(parts, info)
+        if save_inventory is not None:
+            _save_inventory(merged, save_inventory)
+        return merged
+
+    _run(collect, mode="scan", as_of=None, extra={}, **result_options)
+
+
+def _save_inventory(inventory: Any, path: Path) -> None:
+    from scanner.output import AtomicFile
+
+    target = AtomicFile(path)
+    try:
+        target.stream.write(inventory.model_dump_json(indent=1).encode("utf-8"))
+    except BaseException:
+        target.abort()
+        raise
+    target.commit()
+
+
+# ----------------------------------------------------------------------------------------------- demo
+@cli.command()
+@_result_options(fail_on_default="none")
+def demo(**options: Any) -> None:
+    """Judge a simulated multi-cloud estate: no credentials, no network. Exits 0 unless --fail-on is given.
+
+    The cloud simulators arrive with the providers; until then the demo judges the bundled sample
+    inventory with the bundled sample policy.
+    """
+    from importlib.resources import as_file, files
+
+    from scanner.inventory import load_inventory
+
+    data = files("scanner") / "data"
+    with (
+        as_file(data / "sample-inventory.json") as inventory_file,
+        as_file(data / "sample-policy.yaml") as policy,
+    ):
+        if options.get("policy_path") is None:
+            options["policy_path"] = policy
+        click.echo("keyaudit demo: judging the bundled sample estate (AWS, GCP, Azure).", err=True)
+        _run(lambda: load_inventory(inventory_file), mode="demo", as_of=None, extra={}, **options)
+
+
+# ----------------------------------------------------------------------------------------------- rules
+@cli.group()
+def rules() -> None:
+    """The rule catalogue."""
+
+
+@rules.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--provider", help="Only rules covering this provider (aws, gcp, azure, policy).")
+@click.option("--control", help="Only rules mapped to a control containing this text, e.g. CEK-02.")
+def rules_list(fmt: str, provider: str | None, control: str | None) -> None:
+    """List every rule with its metadata."""
+    from scanner.engine import discover_rules
+
+    selected = [
+        r
+        for r in discover_rules()
+        if (provider is None or provider in r.meta.providers)
+        and (control is None or any(control.casefold() in c.casefold() for c in r.meta.controls))
+    ]
+    if fmt == "json":
+        import orjson
+
+        payload = [r.meta.model_dump(mode="json") for r in selected]
+        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(selected)} rules")
+    for column in ("Rule", "Severity", "Providers", "Title", "Controls"):
+        table.add_column(column, overflow="fold")
+    for r in selected:
+        m = r.meta
+        table.add_row(m.id, m.severity.value, ", ".join(m.providers), m.title, ", ".join(m.controls))
+    Console().print(table)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_show(rule_id: str, fmt: str) -> None:
+    """Show one rule: rationale, remediation per provider, control mappings."""
+    from scanner.engine import discover_rules
+
+    catalogue = {r.meta.id: r.meta for r in discover_rules()}
+    meta = catalogue.get(rule_id)
+    if meta is None:
+        import difflib
+
+        close = difflib.get_close_matches(rule_id, catalogue, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `keyaudit rules list`"
+        raise InputError(f"rules show: unknown rule id '{rule_id}'{hint}")
+    if fmt == "json":
+        import orjson
+
+        sys.stdout.buffer.write(
+            orjson.dumps(meta.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
+        )
+        return
+    click.echo(f"{meta.id}  [{meta.severity.value}]  {meta.title}")
+    click.echo(f"Providers: {', '.join(meta.providers)}")
+    click.echo(f"Controls:  {', '.join(meta.controls)}")
+    click.echo(f"\nWhy it matters:\n  {meta.rationale}")
+    click.echo("\nRemediation:")
+    for provider, text in meta.remediation.items():
+        click.echo(f"  {provider}: {text}")
+
+
+# ----------------------------------------------------------------------------------------------- policy
+@cli.group()
+def policy() -> None:
+    """The CEK policy file: write a starter, check one."""
+
+
+@policy.command("init")
+@click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def policy_init(path: Path | None, force: bool) -> None:
+    """Write a commented starter policy to PATH (or stdout)."""
+    from importlib.resources import files
+
+    text = (files("scanner") / "data" / "policy-starter.yaml").read_text(encoding="utf-8")
+    if path is None:
+        click.echo(text, nl=False)
+        return
+    if path.exists() and not force:
+        raise InputError(f"{path}: already exists; use --force to overwrite it")
+    from scanner.output import AtomicFile
+
+    target = AtomicFile(path)
+    target.stream.write(text.encode("utf-8"))
+    target.commit()
+    click.echo(f"wrote {path}", err=True)
+
+
+@policy.command("check")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def policy_check(path: Path) -> None:
+    """Validate a policy file: exit 0 when valid, 2 with file, line and key when not."""
+    from scanner.policy import load_policy
+
+    loaded = load_policy(path)
+    doc = loaded.document
+    info = doc.policy
+    roles = ", ".join(f"{name}: {len(role.people)}" for name, role in doc.roles.items())
+    click.echo(
+        f"{path}: valid CEK policy {info.id or '(no id)'} version {info.version or '-'}; owner {info.owner or '-'}; "
+        f"roles ({roles}); rotation max {doc.rotation.max_days} days; min RSA {doc.algorithms.min_rsa_bits} bits"
+    )
+
+
+# ----------------------------------------------------------------------------------------------- shared run
+def _run(
+    load: Callable[[], Any],
+    *,
+    mode: str,
+    as_of: datetime | None,
+    extra: dict[str, Any],
+    policy_path: Path | None,
+    formats: Sequence[str],
+    output: Path | None,
+    fail_on: str,
+    only_failed: bool,
+    quiet: bool,
+    verbose: bool,
+    log_format: str | None,
+) -> None:
+    from scanner.engine import discover_rules
+    from scanner.logs import configure_logging, get_logger
+    from scanner.output import plan_outputs
+    from scanner.policy import default_policy, load_policy
+    from scanner.progress import progress_display
+    from scanner.rule import Severity
+    from scanner.run import RunRequest, execute, exit_code, new_run_id
+
+    run_id = new_run_id()
+    started = datetime.now(UTC)
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    configure_logging(
+        run_id=run_id, fmt=log_format or ("console" if sys.stderr.isatty() else "json"), level=level
+    )
+    log = get_logger()
+    # Validate every input before any work, so bad input never leaves half-written output behind.
+    targets = plan_outputs(formats, output, stdout_is_tty=sys.stdout.isatty())
+    loaded_policy = load_policy(policy_path) if policy_path is not None else default_policy()
+    log.info("run.start", mode=mode, policy=str(policy_path) if policy_path else None)
+    inventory = load()
+    catalogue = discover_rules()
+    with progress_display(enabled=not quiet) as progress:
+        summary = execute(
+            RunRequest(
+                inventory=inventory,
+                policy=loaded_policy,
+                rules=catalogue,
+                outputs=targets,
+                fail_on=None if fail_on == "none" else Severity(fail_on),
+                run_id=run_id,
+                started_at=started,
+                only_failed=only_failed,
+                color=sys.stdout.isatty(),
+                as_of=as_of,
+                mode=mode,
+                extra_scan_fields=extra,
+            ),
+            progress,
+        )
+    code = exit_code(summary)
+    log.info("run.finish", findings=summary.total, by_status=dict(summary.by_status), exit_code=code)
+    sys.exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: maps errors to SPEC 3 exit codes with a message naming the place."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="keyaudit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: exit 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("keyaudit: aborted", err=True)
+        sys.exit(130)
+    except KeyauditError as exc:
+        click.echo(f"keyaudit: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except RuleCatalogError as exc:  # a defect of keyaudit itself, not of the user's input
+        click.echo(f"keyaudit: internal error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"keyaudit: error: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(0)

@@ -1,0 +1,117 @@
+"""Output formats (writers) and where they go (stdout, a file, or a directory), written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from scanner.errors import InputError
+from scanner.output.base import FindingWriter
+
+# format name -> "module:class"; imported only when used.
+WRITERS: dict[str, str] = {
+    "json": "scanner.output.json_writer:JsonWriter",
+    "table": "scanner.output.table_writer:TableWriter",
+}
+
+REPORT_BASENAME = "keyaudit-report"
+
+
+def writer_class(name: str) -> type[FindingWriter]:
+    module_name, _, class_name = WRITERS[name].partition(":")
+    cls: type[FindingWriter] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    format: str
+    path: Path | None  # None: standard output
+
+
+def plan_outputs(formats: Sequence[str], output: Path | None, *, stdout_is_tty: bool) -> list[OutputTarget]:
+    """Decide where each format goes; every problem is an InputError raised before any work starts."""
+    chosen = list(dict.fromkeys(formats)) or ["table" if stdout_is_tty and output is None else "json"]
+    unknown = [f for f in chosen if f not in WRITERS]
+    if unknown:
+        raise InputError(
+            f"--format: unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}"
+        )
+    if output is None:
+        if len(chosen) > 1:
+            raise InputError("--format: several formats need -o/--output DIRECTORY to write them into")
+        return [OutputTarget(chosen[0], None)]
+    if len(chosen) > 1 or output.is_dir():
+        if output.exists() and not output.is_dir():
+            raise InputError(f"-o/--output {output}: several formats need a directory, and this is a file")
+        _check_writable_dir(output, create=True)
+        return [OutputTarget(f, output / f"{REPORT_BASENAME}.{writer_class(f).extension}") for f in chosen]
+    _check_writable_dir(output.parent if str(output.parent) else Path("."), create=False)
+    return [OutputTarget(chosen[0], output)]
+
+
+def _check_writable_dir(directory: Path, *, create: bool) -> None:
+    if create:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"-o/--output {directory}: cannot create directory: {exc.strerror}") from exc
+    if not directory.is_dir():
+        raise InputError(f"-o/--output: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"-o/--output: directory {directory} is not writable")
+
+
+class AtomicFile:
+    """A temporary file beside ``path`` that replaces it only on commit: readers never see half a report."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
+        self.temp = Path(name)
+        self.stream: IO[bytes] = os.fdopen(handle, "wb")
+
+    def commit(self) -> None:
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.chmod(self.temp, 0o644)
+        os.replace(self.temp, self.path)
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp.unlink()
+
+
+@contextlib.contextmanager
+def open_writers(targets: Sequence[OutputTarget], *, color: bool) -> Iterator[list[FindingWriter]]:
+    """Open every target; on success commit files atomically, on any exception leave nothing behind."""
+    files: list[AtomicFile] = []
+    writers: list[FindingWriter] = []
+    try:
+        for target in targets:
+            cls = writer_class(target.format)
+            if target.path is None:
+                writers.append(cls(sys.stdout.buffer, color=color))
+            else:
+                atomic = AtomicFile(target.path)
+                files.append(atomic)
+                writers.append(cls(atomic.stream, color=False))
+        yield writers
+    except BaseException:
+        for atomic in files:
+            atomic.abort()
+        raise
+    else:
+        for atomic in files:
+            atomic.commit()
+        sys.stdout.flush()

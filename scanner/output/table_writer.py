@@ -1,0 +1,115 @@
+"""Readable report for people at a terminal: failing findings first, then the summary and coverage gaps."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scanner.findings import Finding, Summary
+from scanner.output.base import FindingWriter
+from scanner.rule import Severity, Status
+
+ROWS_PER_SEVERITY = 100
+_SEVERITY_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+_STATUS_STYLE = {"fail": "red", "unknown": "magenta", "error": "bold magenta", "pass": "green"}
+
+
+class TableWriter(FindingWriter):
+    format = "table"
+    extension = "txt"
+    description = "human-readable tables (the default at a terminal)"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shown: dict[Severity, list[Finding]] = {s: [] for s in Severity}
+        self._hidden = 0
+
+    def write(self, finding: Finding) -> None:
+        if not finding.status.is_failing:
+            return
+        bucket = self._shown[finding.severity]
+        if len(bucket) < ROWS_PER_SEVERITY:
+            bucket.append(finding)
+        else:
+            self._hidden += 1
+
+    def close(self, scan: dict[str, Any], summary: Summary) -> None:
+        text = io.TextIOWrapper(self.stream, encoding="utf-8", write_through=True)
+        console = Console(
+            file=text,
+            force_terminal=self.color,
+            no_color=not self.color,
+            width=160 if not self.color else None,
+        )
+        self._render(console, scan, summary)
+        text.flush()
+        text.detach()
+
+    def _render(self, console: Console, scan: dict[str, Any], summary: Summary) -> None:
+        policy = scan.get("policy")
+        console.print(
+            f"[bold]keyaudit[/bold] {scan.get('tool_version')}  run {scan.get('run_id')}  "
+            f"providers: {', '.join(scan.get('providers') or []) or '-'}  scopes: {len(scan.get('scopes') or [])}  "
+            f"policy: {policy['path'] if policy else 'built-in defaults'}"
+        )
+        failing = [f for severity in Severity for f in self._shown[severity]]
+        if failing:
+            # One heading line per finding and its message indented below: readable at any width,
+            # where a six-column table squeezes the message into a sliver.
+            console.rule("Findings needing attention")
+            for f in failing:
+                line = Text()
+                line.append(f"{f.severity.value.upper():8}", style=_SEVERITY_STYLE[f.severity.value])
+                line.append(f" {f.status.value:7}", style=_STATUS_STYLE[f.status.value])
+                line.append(f" {f.rule_id}", style="bold")
+                where = f.scope + (f"/{f.location}" if f.location else "")
+                line.append(f"  {f.provider}:{where}  {f.resource.name or f.resource.uid}")
+                console.print(line, overflow="fold")
+                console.print(Text("    " + f.message), overflow="fold")
+            if self._hidden:
+                console.print(
+                    f"... and {self._hidden} more failing findings: see --format json for all of them."
+                )
+        else:
+            console.print("[green]No failing findings.[/green]")
+        console.print(_summary_table(summary))
+        coverage = scan.get("coverage") or []
+        if coverage:
+            console.print(f"[magenta]Coverage gaps ({len(coverage)}):[/magenta]")
+            for gap in coverage[:20]:
+                console.print(
+                    f"  {gap['provider']}:{gap['scope']} {gap.get('location') or ''} {gap['api']}: "
+                    f"{gap['error_class']}: {gap['message']}",
+                    markup=False,
+                )
+        if summary.fail_on is None:
+            verdict = "--fail-on none: the exit code does not depend on the findings"
+        elif summary.blocking:
+            verdict = f"{summary.blocking} failing finding(s) at or above '{summary.fail_on.value}' (exit 3)"
+        else:
+            verdict = f"no failing finding at or above '{summary.fail_on.value}'"
+        console.print(f"[bold]{verdict}[/bold]")
+
+
+def _summary_table(summary: Summary) -> Table:
+    table = Table(title="Summary by severity")
+    table.add_column("Severity")
+    statuses = [s.value for s in Status]
+    for status in statuses:
+        table.add_column(status, justify="right", style=_STATUS_STYLE[status])
+    for severity in Severity:
+        counts = [summary.by_severity_status.get((severity.value, s), 0) for s in statuses]
+        if any(counts):
+            table.add_row(Text(severity.value, style=_SEVERITY_STYLE[severity.value]), *map(str, counts))
+    table.add_row("total", *(str(summary.by_status.get(s, 0)) for s in statuses), style="bold")
+    return table
