@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Any
 
-from scanner.inventory import Key, KeyAspect, KeyOrigin, KeyPurpose, KeyState, KeyType, ProtectionLevel
+from scanner.inventory import Key, KeyAspect, KeyOrigin, KeyPurpose, KeyState, KeyType
 from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
 
 META = RuleMeta(
@@ -16,8 +16,8 @@ META = RuleMeta(
         "whose material the provider generated, every platform can create new key material on a schedule "
         "while keeping old versions for decryption, so leaving it off means the same material protects data "
         "indefinitely and the amount of ciphertext exposed by one compromise keeps growing. Keys the "
-        "platform cannot rotate by itself (asymmetric, HMAC, imported or external material, custom key "
-        "stores) are not judged here."
+        "platform cannot rotate by itself (asymmetric, HMAC, imported or external material, keys in AWS "
+        "custom key stores) are not judged here."
     ),
     remediation={
         "aws": (
@@ -52,8 +52,6 @@ META = RuleMeta(
     ),
 )
 
-_CUSTOM_STORE_PROTECTION = frozenset({ProtectionLevel.DEDICATED_HSM, ProtectionLevel.EXTERNAL})
-
 
 def _value(item: Any) -> Any:
     return None if item is None else item.value
@@ -66,7 +64,7 @@ def _cannot_auto_rotate(key: Key) -> bool:
         or (key.purpose is not None and key.purpose is not KeyPurpose.ENCRYPT)
         or (key.key_type is not None and key.key_type is not KeyType.SYMMETRIC)
         or (key.origin is not None and key.origin is not KeyOrigin.GENERATED)
-        or key.protection in _CUSTOM_STORE_PROTECTION
+        or key.auto_rotation_supported is False
     )
 
 
@@ -76,7 +74,6 @@ def _unread_eligibility(key: Key) -> list[str]:
         ("purpose", key.purpose),
         ("key type", key.key_type),
         ("origin", key.origin),
-        ("protection level", key.protection),
     )
     return [name for name, value in fields if value is None]
 
@@ -93,7 +90,7 @@ def evaluate(ctx: Context) -> Iterator[RuleResult]:
             "purpose": _value(key.purpose),
             "key_type": _value(key.key_type),
             "origin": _value(key.origin),
-            "protection": _value(key.protection),
+            "auto_rotation_supported": key.auto_rotation_supported,
             "rotation_enabled": None if rotation is None else rotation.enabled,
             "rotation_period_days": None if rotation is None else rotation.period_days,
             "unread": unread,

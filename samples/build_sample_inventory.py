@@ -207,7 +207,7 @@ def aws_key(e: Estate, where: AwsRegion, key_id: str, alias: str, created: datet
         uid=f"arn:aws:kms:{where.region}:{where.account}:key/{key_id}",
         scope=where.account,
         location=where.region,
-        name=key_id,
+        name=alias,  # AWS keys have no name; the alias is what people know them by
         native_type="AWS::KMS::Key",
         aliases=(f"alias/{alias}",),
         key_type=key_type,
@@ -364,6 +364,7 @@ def add_aws_payments_keys(e: Estate, p: dict[str, str]) -> None:
     k = aws_key(
         e, PAY_EU, "e990e70c-9767-4e31-bf22-bf6d8f040027", "cardholder-vault", at(2025, 4, 14, 16, 5),
         store=CLOUDHSM_STORE, protection=ProtectionLevel.DEDICATED_HSM, tags=restricted,
+        auto_rotation_supported=False,
     )  # fmt: skip
     key_policy(e, k, admins, [p["tokenizer"]], ENCRYPT_DECRYPT)
 
@@ -385,6 +386,7 @@ def add_aws_payments_keys(e: Estate, p: dict[str, str]) -> None:
     k = aws_key(
         e, PAY_US, "99bb0fb0-b99c-4801-8364-76ce2faf7596", "hyok-settlement", at(2025, 9, 9, 13, 0),
         store=XKS_STORE, protection=ProtectionLevel.EXTERNAL, origin=KeyOrigin.EXTERNAL, tags=restricted,
+        auto_rotation_supported=False,
     )  # fmt: skip
     key_policy(e, k, admins, [p["settlement"]], ENCRYPT_DECRYPT)
 

@@ -272,6 +272,9 @@ class Key:
     origin: KeyOrigin | None = None
     state: KeyState | None = None
     rotation: Rotation | None = None
+    # Whether the platform can rotate this key by itself (False: AWS CloudHSM or external key store keys);
+    # None: the rules decide from key type, purpose and origin.
+    auto_rotation_supported: bool | None = None
     created: AwareDatetime | None = None
     not_before: AwareDatetime | None = None
     expires: AwareDatetime | None = None

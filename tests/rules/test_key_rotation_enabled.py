@@ -56,8 +56,7 @@ def test_rules_are_provider_neutral() -> None:
         {"key_type": KeyType.HMAC, "purpose": KeyPurpose.MAC},
         {"origin": KeyOrigin.IMPORTED},
         {"origin": KeyOrigin.EXTERNAL},
-        {"protection": ProtectionLevel.DEDICATED_HSM},
-        {"protection": ProtectionLevel.EXTERNAL},
+        {"protection": ProtectionLevel.DEDICATED_HSM, "auto_rotation_supported": False},  # AWS CloudHSM store
         {"state": KeyState.DISABLED},
         {"state": KeyState.PENDING_DELETION},
         {"manager": KeyManager.PROVIDER},
@@ -65,6 +64,12 @@ def test_rules_are_provider_neutral() -> None:
 )
 def test_keys_that_cannot_rotate_automatically_are_not_judged(override) -> None:
     assert run(key(rotation=Rotation(enabled=False), **override)) == {}
+
+
+def test_dedicated_hsm_keys_that_can_rotate_are_judged() -> None:
+    # Azure Managed HSM and GCP single-tenant HSM keys rotate on a schedule like any other key.
+    k = key(protection=ProtectionLevel.DEDICATED_HSM, rotation=Rotation(enabled=False))
+    assert run(k)[k.uid].status is Status.FAIL
 
 
 @pytest.mark.parametrize(
@@ -83,11 +88,11 @@ def test_unread_rotation_is_unknown_never_pass(rotation, unreadable) -> None:
 
 
 def test_rotation_off_with_unread_eligibility_is_unknown_and_names_the_fields() -> None:
-    k = key(rotation=Rotation(enabled=False), origin=None, protection=None)
+    k = key(rotation=Rotation(enabled=False), origin=None, key_type=None)
     result = run(k)[k.uid]
     assert result.status is Status.UNKNOWN
-    assert "origin, protection level" in result.message
-    assert result.evidence["unread"] == ["origin", "protection level"]
+    assert "key type, origin" in result.message
+    assert result.evidence["unread"] == ["key type", "origin"]
 
 
 def test_rotation_on_passes_even_when_eligibility_fields_are_unread() -> None:
