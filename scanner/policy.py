@@ -172,7 +172,9 @@ def describe_validation_error(located: LocatedDocument, exc: ValidationError, mo
         if error["type"] == "extra_forbidden":
             known = _known_keys(model, loc[:-1])
             hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(known)})"
+            suggestion = (
+                f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(known)})"
+            )
             problems.append(f"{located.describe(loc)}: unknown key '{loc[-1]}'{suggestion}")
         else:
             given = error.get("input")
