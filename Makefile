@@ -1,0 +1,51 @@
+# keyaudit developer entry points. Every target creates .venv itself; only python3 (>= 3.11) is needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint format bench docs clean samples
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per extra, rebuilt when pyproject.toml changes.
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/keyaudit demo
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check scanner providers rules tests benchmarks samples
+	$(BIN)/ruff format --check scanner providers rules tests benchmarks samples
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff check --fix scanner providers rules tests benchmarks samples
+	$(BIN)/ruff format scanner providers rules tests benchmarks samples
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/run.py
+
+# Regenerate the sample inventory and the report it produces, and the copies the demo ships.
+samples: $(VENV)/.test-installed
+	$(BIN)/python samples/build_sample_inventory.py --out samples/inventory-multicloud.json
+	cp samples/inventory-multicloud.json scanner/data/sample-inventory.json
+	cp samples/cek-policy.yaml scanner/data/sample-policy.yaml
+	$(BIN)/keyaudit evaluate samples/inventory-multicloud.json --policy samples/cek-policy.yaml \
+		--as-of 2026-11-22 --format json -o samples/report.json --fail-on none --quiet
+	$(BIN)/keyaudit evaluate samples/inventory-multicloud.json --policy samples/cek-policy.yaml \
+		--as-of 2026-11-22 --format table -o samples/report.txt --fail-on none --quiet
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
