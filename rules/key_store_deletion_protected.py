@@ -134,7 +134,7 @@ def _judge_key(key: Key, minimum: int) -> RuleResult:
     return RuleResult.for_key(
         key,
         Status.FAIL,
-        f"Key {key.uid} waits only {days} days between a destroy request and destruction, below the "
+        f"Key {key.uid} waits only {days} day{'' if days == 1 else 's'} between a destroy request and destruction, below the "
         f"policy minimum of {minimum}; use a waiting period of at least {minimum} days.",
         **evidence,
     )

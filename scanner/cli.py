@@ -373,7 +373,7 @@ def _run(
             progress,
         )
     code = exit_code(summary)
-    log.info("run.finish", findings=summary.total, by_status=dict(summary.by_status), exit_code=code)
+    log.info("run.finish", findings=summary.total, by_status=summary.to_dict()["by_status"], exit_code=code)
     sys.exit(code)
 
 
