@@ -7,7 +7,7 @@ deterministically, so a verdict and its evidence never depend on the order of th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -213,6 +213,20 @@ def _identity_order(identity: tuple[Any, ...]) -> tuple[Any, ...]:
     return identity[:6]
 
 
+def declared_matcher(ctx: Context, role: Role) -> Callable[[str], bool]:
+    """Whether a principal is declared in ``role``, matched on its uid and aliases, once per principal."""
+    cache: dict[str, bool] = {}
+
+    def declared(uid: str) -> bool:
+        known = cache.get(uid)
+        if known is None:
+            principal = ctx.principal(uid)
+            known = cache[uid] = role.declares(principal.uid, *principal.aliases)
+        return known
+
+    return declared
+
+
 def judge_declared(
     ctx: Context,
     *,
@@ -226,15 +240,7 @@ def judge_declared(
     ``holder_noun`` is what a holder is called in messages ("administrator", "user"); the policy key is
     ``roles.<role_name>``. Declarations are matched on the principal's uid and aliases, once per principal.
     """
-    declared_cache: dict[str, bool] = {}
-
-    def declared(uid: str) -> bool:
-        known = declared_cache.get(uid)
-        if known is None:
-            principal = ctx.principal(uid)
-            known = declared_cache[uid] = role.declares(principal.uid, *principal.aliases)
-        return known
-
+    declared = declared_matcher(ctx, role)
     people = sorted(role.people)
     for key in judged_keys(ctx):
         gaps = access_gaps(ctx, key)

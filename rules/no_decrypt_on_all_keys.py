@@ -5,11 +5,22 @@ management group above it (``ScopeLevel.is_broad``), applies to every key there,
 created later. One result per scanned scope lists who holds decrypt that way.
 """
 
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from scanner.inventory import AccessBinding, Capability, Scope, ScopeAspect
+from rules._access import MAX_LISTED
+from rules._broad import (
+    BroadIndex,
+    broad_grants,
+    broad_index,
+    grant_entry,
+    incomplete_note,
+    name_listed,
+    unknown_scope_result,
+    unreadable_aspects,
+    unreadable_phrases,
+)
+from scanner.inventory import Capability, Scope
 from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
 
 META = RuleMeta(
@@ -47,68 +58,39 @@ META = RuleMeta(
     controls=("CSA-AICM:CEK-02", "AWS-SecurityHub:KMS.1", "AWS-SecurityHub:KMS.2"),
 )
 
-_MAX_LISTED = 50
-_MAX_NAMED = 3
-
-_Row = tuple[str, str, str, str, str, str, bool]
+_DECRYPT = frozenset({Capability.DECRYPT})
 
 
 def evaluate(ctx: Context) -> Iterator[RuleResult]:
     # One pass over all bindings, then each scope looks up its own uid and its parents' uids.
-    broad: dict[str, list[AccessBinding]] = defaultdict(list)
-    for binding in ctx.inventory.bindings:
-        if binding.level.is_broad and Capability.DECRYPT in binding.capabilities:
-            broad[binding.target].append(binding)
+    broad = broad_index(ctx, _DECRYPT)
     for scope in ctx.inventory.scopes:
         yield _judge(ctx, scope, broad)
 
 
-def _judge(ctx: Context, scope: Scope, broad: dict[str, list[AccessBinding]]) -> RuleResult:
-    targets = list(dict.fromkeys((scope.uid, *(parent.uid for parent in scope.parents))))
-    rows: set[_Row] = set()
-    for target in targets:
-        for binding in broad.get(target, ()):
-            rows.add(
-                (
-                    binding.principal,
-                    binding.target,
-                    binding.level.value,
-                    binding.source.value,
-                    binding.via or "",
-                    binding.inherited_from or "",
-                    binding.conditional,
-                )
-            )
-    principals = sorted({row[0] for row in rows})
-    missing = _unreadable(scope)
+def _judge(ctx: Context, scope: Scope, broad: BroadIndex) -> RuleResult:
+    targets, grants = broad_grants(scope, broad)
+    principals = sorted({grant.principal for grant in grants})
+    missing = unreadable_phrases(scope)
     evidence: dict[str, Any] = {
         "targets": targets,
         "principal_count": len(principals),
-        "grant_count": len(rows),
-        "principals": [_entry(ctx, row) for row in sorted(rows)[:_MAX_LISTED]],
-        "unreadable": sorted(
-            a.value for a in scope.unreadable if a in (ScopeAspect.ACCESS, ScopeAspect.HIERARCHY)
-        ),
+        "grant_count": len(grants),
+        "principals": [grant_entry(ctx, grant) for grant in sorted(grants)[:MAX_LISTED]],
+        "unreadable": unreadable_aspects(scope),
     }
     if principals:
-        incomplete = (
-            f" (the list may be incomplete: {' and '.join(missing)} could not be read)" if missing else ""
-        )
         return RuleResult.for_scope(
             scope,
             Status.FAIL,
             f"{len(principals)} principal(s) can decrypt with every key in scope {scope.uid} through grants "
-            f"at scope level or above: {_name(principals)}{incomplete}; grant decrypt on individual keys or "
-            "key stores instead.",
+            f"at scope level or above: {name_listed(principals)}{incomplete_note(missing)}; grant decrypt "
+            "on individual keys or key stores instead.",
             **evidence,
         )
     if missing:
-        return RuleResult.for_scope(
-            scope,
-            Status.UNKNOWN,
-            f"Could not read {' and '.join(missing)} of scope {scope.uid}, so whether anyone can decrypt "
-            "with every key there cannot be judged; grant the scanner read access to them.",
-            **evidence,
+        return unknown_scope_result(
+            scope, missing, "whether anyone can decrypt with every key there", evidence
         )
     return RuleResult.for_scope(
         scope,
@@ -117,32 +99,3 @@ def _judge(ctx: Context, scope: Scope, broad: dict[str, list[AccessBinding]]) ->
         "or above.",
         **evidence,
     )
-
-
-def _unreadable(scope: Scope) -> list[str]:
-    missing = []
-    if ScopeAspect.ACCESS in scope.unreadable:
-        missing.append("the scope-wide access bindings")
-    if ScopeAspect.HIERARCHY in scope.unreadable:
-        missing.append("the access inherited from its parents")
-    return missing
-
-
-def _entry(ctx: Context, row: _Row) -> dict[str, Any]:
-    principal, target, level, source, via, inherited_from, conditional = row
-    return {
-        "uid": principal,
-        "kind": ctx.principal(principal).kind.value,
-        "source": source,
-        "via": via or None,
-        "level": level,
-        "target": target,
-        "inherited_from": inherited_from or None,
-        "conditional": conditional,
-    }
-
-
-def _name(uids: list[str]) -> str:
-    shown = uids[:_MAX_NAMED]
-    rest = len(uids) - len(shown)
-    return ", ".join(shown) + (f" and {rest} more" if rest else "")

@@ -8,11 +8,22 @@ a project, Key Vault Administrator on a subscription. One result per scanned sco
 holders the policy's ``roles.key_administrators`` does not declare.
 """
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from scanner.inventory import ADMIN_CAPABILITIES, AccessBinding, Scope, ScopeAspect
+from rules._access import MAX_LISTED, declared_matcher
+from rules._broad import (
+    BroadIndex,
+    broad_grants,
+    broad_index,
+    grant_entry,
+    incomplete_note,
+    name_listed,
+    unknown_scope_result,
+    unreadable_aspects,
+    unreadable_phrases,
+)
+from scanner.inventory import ADMIN_CAPABILITIES, Scope
 from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
 
 META = RuleMeta(
@@ -56,94 +67,54 @@ META = RuleMeta(
     ),
 )
 
-_MAX_LISTED = 50
-_MAX_NAMED = 3
-
-_Row = tuple[str, str, str, str, str, str, bool, tuple[str, ...]]
-
 
 def evaluate(ctx: Context) -> Iterator[RuleResult]:
     # One pass over all bindings, then each scope looks up its own uid and its parents' uids.
-    broad: dict[str, list[AccessBinding]] = defaultdict(list)
-    for binding in ctx.inventory.bindings:
-        if binding.level.is_broad and binding.capabilities & ADMIN_CAPABILITIES:
-            broad[binding.target].append(binding)
-    role = ctx.policy.roles.key_administrators
-    declared_cache: dict[str, bool] = {}
-
-    def declared(uid: str) -> bool:
-        known = declared_cache.get(uid)
-        if known is None:
-            principal = ctx.principal(uid)
-            known = declared_cache[uid] = role.declares(principal.uid, *principal.aliases)
-        return known
-
+    broad = broad_index(ctx, ADMIN_CAPABILITIES)
+    declared = declared_matcher(ctx, ctx.policy.roles.key_administrators)
     for scope in ctx.inventory.scopes:
         yield _judge(ctx, scope, broad, declared)
 
 
-def _judge(
-    ctx: Context,
-    scope: Scope,
-    broad: dict[str, list[AccessBinding]],
-    declared: Callable[[str], bool],
-) -> RuleResult:
-    targets = list(dict.fromkeys((scope.uid, *(parent.uid for parent in scope.parents))))
-    rows: set[_Row] = set()
-    for target in targets:
-        for binding in broad.get(target, ()):
-            rows.add(
-                (
-                    binding.principal,
-                    binding.target,
-                    binding.level.value,
-                    binding.source.value,
-                    binding.via or "",
-                    binding.inherited_from or "",
-                    binding.conditional,
-                    tuple(sorted(c.value for c in binding.capabilities & ADMIN_CAPABILITIES)),
-                )
-            )
-    undeclared_rows = sorted(row for row in rows if not declared(row[0]))
-    declared_rows = sorted(row for row in rows if declared(row[0]))
-    undeclared = sorted({row[0] for row in undeclared_rows})
-    accepted = sorted({row[0] for row in declared_rows})
-    missing = _unreadable(scope)
+def _judge(ctx: Context, scope: Scope, broad: BroadIndex, declared: Callable[[str], bool]) -> RuleResult:
+    targets, grants = broad_grants(scope, broad, ADMIN_CAPABILITIES)
+    undeclared_grants = sorted(grant for grant in grants if not declared(grant.principal))
+    declared_grants = sorted(grant for grant in grants if declared(grant.principal))
+    undeclared = sorted({grant.principal for grant in undeclared_grants})
+    accepted = sorted({grant.principal for grant in declared_grants})
+    missing = unreadable_phrases(scope)
     people = sorted(ctx.policy.roles.key_administrators.people)
     evidence: dict[str, Any] = {
         "targets": targets,
         "undeclared_principal_count": len(undeclared),
-        "undeclared_principals": [_entry(ctx, row) for row in undeclared_rows[:_MAX_LISTED]],
+        "undeclared_principals": [
+            grant_entry(ctx, grant, capabilities=True) for grant in undeclared_grants[:MAX_LISTED]
+        ],
         "declared_principal_count": len(accepted),
-        "declared_principals": [_entry(ctx, row) for row in declared_rows[:_MAX_LISTED]],
-        "declared_key_administrators": people[:_MAX_LISTED],
-        "unreadable": sorted(
-            a.value for a in scope.unreadable if a in (ScopeAspect.ACCESS, ScopeAspect.HIERARCHY)
-        ),
+        "declared_principals": [
+            grant_entry(ctx, grant, capabilities=True) for grant in declared_grants[:MAX_LISTED]
+        ],
+        "declared_key_administrators": people[:MAX_LISTED],
+        "unreadable": unreadable_aspects(scope),
     }
     if undeclared:
-        incomplete = (
-            f" (the list may be incomplete: {' and '.join(missing)} could not be read)" if missing else ""
-        )
         return RuleResult.for_scope(
             scope,
             Status.FAIL,
             f"{len(undeclared)} principal(s) not declared in roles.key_administrators can administer every "
-            f"key in scope {scope.uid} through grants at scope level or above: {_name(undeclared)}"
-            f"{incomplete}; "
+            f"key in scope {scope.uid} through grants at scope level or above: {name_listed(undeclared)}"
+            f"{incomplete_note(missing)}; "
             "remove those grants or declare the principals as key administrators.",
             **evidence,
         )
     if missing:
-        return RuleResult.for_scope(
-            scope,
-            Status.UNKNOWN,
-            f"Could not read {' and '.join(missing)} of scope {scope.uid}, so whether undeclared principals "
-            "can administer every key there cannot be judged; grant the scanner read access to them.",
-            **evidence,
+        return unknown_scope_result(
+            scope, missing, "whether undeclared principals can administer every key there", evidence
         )
     summary = (
-        f"only declared key administrators ({_name(accepted)}) hold" if accepted else "no principal holds"
+        f"only declared key administrators ({name_listed(accepted)}) hold"
+        if accepted
+        else "no principal holds"
     )
     return RuleResult.for_scope(
         scope,
@@ -152,33 +123,3 @@ def _judge(
         "level or above.",
         **evidence,
     )
-
-
-def _unreadable(scope: Scope) -> list[str]:
-    missing = []
-    if ScopeAspect.ACCESS in scope.unreadable:
-        missing.append("the scope-wide access bindings")
-    if ScopeAspect.HIERARCHY in scope.unreadable:
-        missing.append("the access inherited from its parents")
-    return missing
-
-
-def _entry(ctx: Context, row: _Row) -> dict[str, Any]:
-    principal, target, level, source, via, inherited_from, conditional, capabilities = row
-    return {
-        "uid": principal,
-        "kind": ctx.principal(principal).kind.value,
-        "capabilities": list(capabilities),
-        "source": source,
-        "via": via or None,
-        "level": level,
-        "target": target,
-        "inherited_from": inherited_from or None,
-        "conditional": conditional,
-    }
-
-
-def _name(uids: list[str]) -> str:
-    shown = uids[:_MAX_NAMED]
-    rest = len(uids) - len(shown)
-    return ", ".join(shown) + (f" and {rest} more" if rest else "")

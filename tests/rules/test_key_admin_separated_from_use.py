@@ -7,10 +7,8 @@ from rules import key_admin_separated_from_use as rule
 from scanner.inventory import (
     ADMIN_CAPABILITIES,
     USE_CAPABILITIES,
-    AccessBinding,
     BindingSource,
     Capability,
-    Key,
     KeyAspect,
     KeyManager,
     KeyState,
@@ -22,16 +20,12 @@ from scanner.inventory import (
     ScopeRef,
 )
 from scanner.rule import Status
-from tests.factories import ACCOUNT, binding, context, inventory, key, principal, results_by_uid, scope, store
+from tests.factories import ACCOUNT, binding, key, principal, scope, store
+from tests.rules.sod_setup import ADMIN, APP, K1, key_runner
 
-K1 = key("k1")
-ADMIN = "arn:aws:iam::111122223333:role/KeyAdmin"
-APP = "arn:aws:iam::111122223333:role/App"
 OPS = "arn:aws:iam::111122223333:role/Ops"
 
-
-def run(*bindings: AccessBinding, keys: tuple[Key, ...] = (K1,), **inv: Any) -> dict[str, Any]:
-    return results_by_uid(rule.evaluate(context(inventory(keys=keys, bindings=bindings, **inv))))
+run = key_runner(rule)
 
 
 def test_passes_when_administrators_and_users_are_different_principals() -> None:

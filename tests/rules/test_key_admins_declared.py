@@ -5,34 +5,20 @@ import pytest
 
 from rules import key_admins_declared as rule
 from scanner.inventory import (
-    AccessBinding,
     BindingSource,
     Capability,
-    Key,
-    KeyAspect,
     KeyState,
     PrincipalKind,
-    ScopeAspect,
     ScopeLevel,
 )
 from scanner.rule import Status
-from tests.factories import ACCOUNT, binding, context, inventory, key, principal, results_by_uid, scope
+from tests.factories import ACCOUNT, binding, key, principal
+from tests.rules.sod_setup import ADMIN, APP, K1, UNREADABLE_ACCESS, key_runner
 
-K1 = key("k1")
-ADMIN = "arn:aws:iam::111122223333:role/KeyAdmin"
 ROGUE = "arn:aws:iam::111122223333:role/Legacy"
-APP = "arn:aws:iam::111122223333:role/App"
 DECLARED = {"roles": {"key_administrators": {"members": [ADMIN]}}}
 
-
-def run(
-    *bindings: AccessBinding,
-    keys: tuple[Key, ...] = (K1,),
-    policy: dict[str, Any] | None = None,
-    **inv: Any,
-) -> dict[str, Any]:
-    ctx = context(inventory(keys=keys, bindings=bindings, **inv), DECLARED if policy is None else policy)
-    return results_by_uid(rule.evaluate(ctx))
+run = key_runner(rule, DECLARED)
 
 
 def test_passes_when_every_administrator_is_declared() -> None:
@@ -125,15 +111,7 @@ def test_verdict_does_not_depend_on_binding_order() -> None:
     assert forward.evidence == backward.evidence
 
 
-@pytest.mark.parametrize(
-    "parts",
-    [
-        {"keys": (key("k1", unreadable=frozenset({KeyAspect.ACCESS})),)},
-        {"scopes": (scope(unreadable=frozenset({ScopeAspect.ACCESS})),)},
-        {"scopes": (scope(unreadable=frozenset({ScopeAspect.HIERARCHY})),)},
-    ],
-    ids=["key-access", "scope-access", "scope-hierarchy"],
-)
+@pytest.mark.parametrize("parts", UNREADABLE_ACCESS)
 def test_unreadable_access_is_unknown(parts: dict[str, Any]) -> None:
     result = run(binding(ADMIN, K1.uid, Capability.DESTROY), **parts)[K1.uid]
     assert result.status is Status.UNKNOWN

@@ -8,31 +8,19 @@ from scanner.inventory import (
     ADMIN_CAPABILITIES,
     AccessBinding,
     Capability,
-    Key,
-    KeyAspect,
     KeyState,
     PrincipalKind,
-    ScopeAspect,
     ScopeLevel,
 )
 from scanner.rule import Status
-from tests.factories import ACCOUNT, binding, context, inventory, key, principal, results_by_uid, scope
+from tests.factories import ACCOUNT, binding, key, principal
+from tests.rules.sod_setup import ADMIN as A1
+from tests.rules.sod_setup import K1, UNREADABLE_ACCESS, key_runner
 
-K1 = key("k1")
-A1 = "arn:aws:iam::111122223333:role/KeyAdmin"
 A2 = "arn:aws:iam::111122223333:role/BreakGlass"
 A3 = "arn:aws:iam::111122223333:role/SecOps"
 
-
-def run(
-    *bindings: AccessBinding,
-    keys: tuple[Key, ...] = (K1,),
-    policy: dict[str, Any] | None = None,
-    policy_file: bool = True,
-    **inv: Any,
-) -> dict[str, Any]:
-    ctx = context(inventory(keys=keys, bindings=bindings, **inv), policy, policy_file=policy_file)
-    return results_by_uid(rule.evaluate(ctx))
+run = key_runner(rule)
 
 
 def admin(uid: str, target: str = K1.uid, **kw: Any) -> AccessBinding:
@@ -121,15 +109,7 @@ def test_counting_does_not_depend_on_binding_order() -> None:
     assert forward.evidence == backward.evidence
 
 
-@pytest.mark.parametrize(
-    "parts",
-    [
-        {"keys": (key("k1", unreadable=frozenset({KeyAspect.ACCESS})),)},
-        {"scopes": (scope(unreadable=frozenset({ScopeAspect.ACCESS})),)},
-        {"scopes": (scope(unreadable=frozenset({ScopeAspect.HIERARCHY})),)},
-    ],
-    ids=["key-access", "scope-access", "scope-hierarchy"],
-)
+@pytest.mark.parametrize("parts", UNREADABLE_ACCESS)
 def test_unreadable_access_is_unknown_even_with_enough_visible_admins(parts: dict[str, Any]) -> None:
     result = run(admin(A1), admin(A2), admin(A3), **parts)[K1.uid]
     assert result.status is Status.UNKNOWN

@@ -6,34 +6,20 @@ import pytest
 from rules import key_users_declared as rule
 from scanner.inventory import (
     USE_CAPABILITIES,
-    AccessBinding,
     BindingSource,
     Capability,
-    Key,
-    KeyAspect,
     KeyState,
     PrincipalKind,
-    ScopeAspect,
     ScopeLevel,
 )
 from scanner.rule import Status
-from tests.factories import binding, context, inventory, key, principal, results_by_uid, scope
+from tests.factories import binding, key, principal, scope
+from tests.rules.sod_setup import ADMIN, APP, K1, UNREADABLE_ACCESS, key_runner
 
-K1 = key("k1")
-APP = "arn:aws:iam::111122223333:role/App"
 ROGUE = "arn:aws:iam::111122223333:role/Analyst"
-ADMIN = "arn:aws:iam::111122223333:role/KeyAdmin"
 DECLARED = {"roles": {"key_users": {"members": [APP]}}}
 
-
-def run(
-    *bindings: AccessBinding,
-    keys: tuple[Key, ...] = (K1,),
-    policy: dict[str, Any] | None = None,
-    **inv: Any,
-) -> dict[str, Any]:
-    ctx = context(inventory(keys=keys, bindings=bindings, **inv), DECLARED if policy is None else policy)
-    return results_by_uid(rule.evaluate(ctx))
+run = key_runner(rule, DECLARED)
 
 
 def test_passes_when_every_user_is_declared() -> None:
@@ -121,15 +107,7 @@ def test_undeclared_users_are_capped_at_50_in_the_evidence() -> None:
     assert "and 52 more" in result.message
 
 
-@pytest.mark.parametrize(
-    "parts",
-    [
-        {"keys": (key("k1", unreadable=frozenset({KeyAspect.ACCESS})),)},
-        {"scopes": (scope(unreadable=frozenset({ScopeAspect.ACCESS})),)},
-        {"scopes": (scope(unreadable=frozenset({ScopeAspect.HIERARCHY})),)},
-    ],
-    ids=["key-access", "scope-access", "scope-hierarchy"],
-)
+@pytest.mark.parametrize("parts", UNREADABLE_ACCESS)
 def test_unreadable_access_is_unknown(parts: dict[str, Any]) -> None:
     result = run(binding(APP, K1.uid, Capability.DECRYPT), **parts)[K1.uid]
     assert result.status is Status.UNKNOWN

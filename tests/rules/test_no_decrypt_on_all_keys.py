@@ -12,21 +12,18 @@ from scanner.inventory import (
     ScopeRef,
 )
 from scanner.rule import Status
-from tests.factories import ACCOUNT, binding, context, inventory, key, principal, results_by_uid, scope
+from tests.factories import ACCOUNT, binding, key, principal, scope
+from tests.rules.sod_setup import APP as ROLE
+from tests.rules.sod_setup import identity_policy, scope_runner
 
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/App"
 ORG = "organizations/123"
 FOLDER = "folders/456"
 
-
-def _results(**kw):
-    return results_by_uid(rule.evaluate(context(inventory(**kw))))
+_results = scope_runner(rule)
 
 
 def _identity_policy(principal_uid=ROLE, *caps, **kw):
-    kw.setdefault("level", ScopeLevel.SCOPE)
-    kw.setdefault("source", BindingSource.IDENTITY_POLICY)
-    return binding(principal_uid, ACCOUNT, *(caps or (Capability.DECRYPT,)), **kw)
+    return identity_policy(principal_uid, *(caps or (Capability.DECRYPT,)), **kw)
 
 
 def _projects():

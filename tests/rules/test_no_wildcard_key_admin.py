@@ -12,17 +12,15 @@ from scanner.inventory import (
     ScopeRef,
 )
 from scanner.rule import Status
-from tests.factories import ACCOUNT, binding, context, inventory, key, principal, results_by_uid, scope
+from tests.factories import ACCOUNT, binding, key, principal, scope
+from tests.rules.sod_setup import ADMIN, identity_policy, scope_runner
 
-ADMIN = f"arn:aws:iam::{ACCOUNT}:role/KeyAdmin"
 DEV = f"arn:aws:iam::{ACCOUNT}:role/Developer"
 SUB = "sub-1"
 MG = "/providers/Microsoft.Management/managementGroups/root"
 OID = "0f3a0000-0000-0000-0000-000000000001"
 
-
-def _results(policy=None, **kw):
-    return results_by_uid(rule.evaluate(context(inventory(**kw), policy)))
+_results = scope_runner(rule)
 
 
 def _admins(*members, alternates=()):
@@ -30,10 +28,8 @@ def _admins(*members, alternates=()):
 
 
 def _kms_star(principal_uid, **kw):
-    kw.setdefault("level", ScopeLevel.SCOPE)
-    kw.setdefault("source", BindingSource.IDENTITY_POLICY)
     caps = (Capability.ADMINISTER_ACCESS, Capability.MANAGE_LIFECYCLE, Capability.DESTROY, Capability.DECRYPT)
-    return binding(principal_uid, ACCOUNT, *caps, via="kms:*", **kw)
+    return identity_policy(principal_uid, *caps, via="kms:*", **kw)
 
 
 def test_undeclared_broad_administrator_fails() -> None:
