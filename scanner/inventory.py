@@ -285,6 +285,9 @@ class Key:
     exportable: bool | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     versions: tuple[KeyVersion, ...] = ()
+    # False when bindings above the key store (scope, folders, organization) do not reach this key:
+    # an AWS key whose key policy does not delegate to the account's IAM policies.
+    inherits_access: bool = True
     unreadable: frozenset[KeyAspect] = frozenset()
 
     @property
@@ -520,6 +523,8 @@ class Inventory(BaseModel):
             targets.append(key.store)
         if store is not None and store.parent:
             targets.append(store.parent)
+        if not key.inherits_access:
+            return targets
         targets.append(key.scope)
         scope = self.scope_by_uid.get(key.scope)
         if scope is not None:

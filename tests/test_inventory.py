@@ -106,3 +106,13 @@ def test_protection_levels_order_and_dedicated_semantics() -> None:
 def test_broad_levels() -> None:
     assert ScopeLevel.SCOPE.is_broad and ScopeLevel.ORGANIZATION.is_broad
     assert not ScopeLevel.KEY.is_broad and not ScopeLevel.KEY_STORE.is_broad
+
+
+def test_key_that_does_not_inherit_ignores_scope_and_parent_bindings() -> None:
+    inv = _hierarchy_inventory()
+    isolated = dataclasses.replace(inv.keys[0], inherits_access=False)
+    inv = inv.model_copy(update={"keys": (isolated, inv.keys[1])})
+    assert set(inv.effective_access(isolated)) == {"user:ana@example.com"}
+    assert inv.effective_access(isolated)["user:ana@example.com"] == frozenset(
+        {Capability.ENCRYPT, Capability.DECRYPT}
+    )
