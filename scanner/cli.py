@@ -128,8 +128,19 @@ def evaluate(inventory: Path, as_of: datetime | None, **options: Any) -> None:
 @click.option(
     "--save-inventory", type=click.Path(path_type=Path, dir_okay=False), help="Also write the inventory JSON."
 )
+@click.option(
+    "--print-required-policy",
+    is_flag=True,
+    help="Print the read-only permissions the scan needs (for AWS: an IAM policy) and exit.",
+)
 @_result_options()
-def scan(providers: Sequence[str], concurrency: int, save_inventory: Path | None, **options: Any) -> None:
+def scan(
+    providers: Sequence[str],
+    concurrency: int,
+    save_inventory: Path | None,
+    print_required_policy: bool,
+    **options: Any,
+) -> None:
     """Scan PROVIDER(s) (aws, gcp, azure) read-only with the SDKs' standard credentials, then judge."""
     from scanner.progress import progress_display
     from scanner.provider import CollectRequest, load_provider, merge_inventories
@@ -147,6 +158,10 @@ def scan(providers: Sequence[str], concurrency: int, save_inventory: Path | None
     provider_options = {k: v for k, v in options.items() if k not in result_keys}
     result_options = {k: v for k, v in options.items() if k in result_keys}
     plugins = [load_provider(name) for name in dict.fromkeys(providers)]
+    if print_required_policy:
+        for plugin in plugins:
+            click.echo(plugin.required_policy())
+        return
 
     def collect() -> Any:
         from scanner.inventory import CollectionInfo, Provider

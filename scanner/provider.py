@@ -29,6 +29,10 @@ class CollectRequest:
 class ProviderPlugin(Protocol):
     name: str
 
+    def required_policy(self) -> str:
+        """The least-privilege, read-only permissions the scan needs, in the provider's own format."""
+        ...
+
     def collect(self, request: CollectRequest) -> Inventory:
         """Read the estate (read-only) and return it normalised. Failures are recorded as data
         (``Inventory.errors``, ``unreadable`` aspects), never raised for one scope or region."""

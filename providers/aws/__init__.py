@@ -1,0 +1,1 @@
+"""AWS provider: KMS, CloudHSM and external key stores, IAM, grants and CloudTrail (boto3, read-only)."""

@@ -1,0 +1,529 @@
+"""Collect (I/O only): read KMS, CloudHSM, CloudTrail and IAM for each account and region, read-only.
+
+Nothing here interprets what it reads: responses are kept as the SDK returns them (``raw`` records)
+and ``normalise`` turns them into the inventory. Every failure becomes a CollectionError record;
+one account or region failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import boto3
+import botocore.exceptions
+import botocore.parsers
+from botocore.config import Config
+
+from providers.aws.readonly import ReadOnlyViolation, install_guard
+from scanner import __version__
+from scanner.inventory import CollectionError, ErrorClass, Provider, ScopeKind, ScopeRef
+from scanner.progress import Progress
+
+T = TypeVar("T")
+
+DEFAULT_REGION = "us-east-1"
+MAX_ATTEMPTS = 8  # adaptive retry mode: client-side rate limiting plus exponential backoff
+
+
+@dataclass
+class AwsOptions:
+    profile: str | None = None
+    regions: tuple[str, ...] = ()
+    org_role: str | None = None
+    accounts: tuple[str, ...] = ()
+    concurrency: int = 8
+
+    @classmethod
+    def from_cli(cls, options: Any, concurrency: int) -> AwsOptions:
+        return cls(
+            profile=options.get("profile"),
+            regions=tuple(options.get("regions") or ()),
+            org_role=options.get("org_role"),
+            accounts=tuple(options.get("accounts") or ()),
+            concurrency=concurrency,
+        )
+
+
+@dataclass
+class RawKey:
+    key_id: str
+    arn: str
+    metadata: dict[str, Any] | None = None
+    rotation: dict[str, Any] | None = None
+    policy: str | None = None
+    grants: list[dict[str, Any]] | None = None
+    tags: list[dict[str, Any]] | None = None
+    failed: set[str] = field(default_factory=set)  # API operations that failed for this key
+
+
+@dataclass
+class RawRegion:
+    region: str
+    keys: list[RawKey] | None = None  # None: the keys could not be listed
+    aliases: list[dict[str, Any]] | None = None
+    custom_key_stores: list[dict[str, Any]] | None = None
+    hsm_clusters: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class RawTrail:
+    trail: dict[str, Any]
+    status: dict[str, Any] | None = None
+    event_selectors: dict[str, Any] | None = None
+
+
+@dataclass
+class RawAccount:
+    account_id: str
+    name: str | None = None
+    parents: tuple[ScopeRef, ...] = ()
+    regions: list[RawRegion] = field(default_factory=list)
+    iam: dict[str, list[dict[str, Any]]] | None = None  # GetAccountAuthorizationDetails, pages merged
+    trails: list[RawTrail] | None = None  # None: CloudTrail could not be read in every scanned region
+    reachable: bool = True  # False: no credentials for this account (e.g. AssumeRole failed)
+
+
+@dataclass
+class RawEstate:
+    accounts: list[RawAccount]
+    errors: list[CollectionError]
+    api_calls: Counter[str] = field(default_factory=Counter)
+
+
+class _Recorder:
+    """Thread-safe list of collection errors and a count of API calls made, per operation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.errors: list[CollectionError] = []
+        self.calls: Counter[str] = Counter()
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+
+    def error(
+        self, account: str, region: str | None, api: str, exc: BaseException, resource: str | None
+    ) -> None:
+        record = CollectionError(
+            provider=Provider.AWS,
+            scope=account,
+            location=region,
+            api=api,
+            error_class=classify(exc),
+            message=describe(exc),
+            resource=resource,
+        )
+        with self._lock:
+            self.errors.append(record)
+
+
+_ACCESS_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AWSOrganizationsNotInUseException",
+}
+_THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "LimitExceededException",
+}
+_NOT_FOUND = {
+    "NotFoundException",
+    "NoSuchEntity",
+    "TrailNotFoundException",
+    "CloudHsmResourceNotFoundException",
+}
+
+
+def classify(exc: BaseException) -> ErrorClass:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _ACCESS_DENIED:
+            return ErrorClass.ACCESS_DENIED
+        if code in _THROTTLED:
+            return ErrorClass.THROTTLED
+        if code in _NOT_FOUND:
+            return ErrorClass.NOT_FOUND
+        if code in {"OptInRequired", "SubscriptionRequiredException"}:
+            return ErrorClass.NOT_ENABLED
+        return ErrorClass.SERVICE_ERROR
+    if isinstance(exc, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError):
+        return ErrorClass.TIMEOUT
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionError):
+        return ErrorClass.NETWORK
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return ErrorClass.ACCESS_DENIED
+    if isinstance(exc, ValueError | KeyError | TypeError | botocore.parsers.ResponseParserError):
+        return ErrorClass.MALFORMED_RESPONSE
+    return ErrorClass.OTHER
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message; never the request or credentials (botocore messages carry neither)."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+class _Account:
+    """Clients for one account, built lazily and guarded read-only; boto3 sessions are not thread-safe."""
+
+    def __init__(
+        self, account_id: str, session: boto3.Session, config: Config, on_call: Callable[[str], None]
+    ) -> None:
+        self.account_id = account_id
+        self._session = session
+        self._config = config
+        self._on_call = on_call
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str) -> Any:
+        with self._lock:
+            found = self._clients.get((service, region))
+            if found is None:
+                client = self._session.client(service, region_name=region, config=self._config)
+                found = install_guard(client, self._on_call)
+                self._clients[(service, region)] = found
+            return found
+
+
+class AwsCollector:
+    def __init__(self, options: AwsOptions, progress: Progress) -> None:
+        self.options = options
+        self.progress = progress
+        self.recorder = _Recorder()
+        self.config = Config(
+            retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+            connect_timeout=10,
+            read_timeout=30,
+            max_pool_connections=max(10, options.concurrency * 2),
+            user_agent_extra=f"keyaudit/{__version__}",
+        )
+
+    # ------------------------------------------------------------------ calls
+    def _client(self, session: boto3.Session, service: str, region: str) -> Any:
+        return install_guard(
+            session.client(service, region_name=region, config=self.config), self.recorder.count
+        )
+
+    def _account(self, account_id: str, session: boto3.Session) -> _Account:
+        return _Account(account_id, session, self.config, self.recorder.count)
+
+    def call(
+        self,
+        account: str,
+        region: str | None,
+        api: str,
+        fn: Callable[[], T],
+        resource: str | None = None,
+    ) -> T | None:
+        """Run one SDK call; any failure is recorded (never raised) and gives None."""
+        try:
+            return fn()
+        except ReadOnlyViolation:
+            raise  # a defect of keyaudit itself: never swallow it
+        except Exception as exc:  # recorded as a coverage gap (UNKNOWN), never turned into a pass
+            self.recorder.error(account, region, api, exc, resource)
+            return None
+
+    def paginate(
+        self, account: str, region: str | None, client: Any, operation: str, result_key: str, **kwargs: Any
+    ) -> list[dict[str, Any]] | None:
+        service = client.meta.service_model.service_name
+        api = f"{service}:{_api_name(client, operation)}"
+
+        def pages() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = []
+            for page in client.get_paginator(operation).paginate(**kwargs):
+                items.extend(page.get(result_key, []))
+            return items
+
+        return self.call(account, region, api, pages)
+
+    # ------------------------------------------------------------------ accounts and regions
+    def collect(self) -> RawEstate:
+        base = boto3.Session(profile_name=self.options.profile) if self.options.profile else boto3.Session()
+        home = base.region_name or DEFAULT_REGION
+        caller_account = self._caller_account(base, home)
+        accounts = self._accounts(base, home, caller_account)
+        with ThreadPoolExecutor(
+            max_workers=self.options.concurrency, thread_name_prefix="keyaudit-aws"
+        ) as pool:
+            raw_accounts = [raw for raw, _ in accounts]
+            sessions = {raw.account_id: account for raw, account in accounts if account is not None}
+            units = self._plan_regions(pool, raw_accounts, sessions, home)
+            task = self.progress.task("AWS accounts x regions", total=len(units) + len(sessions))
+            account_futures = [
+                pool.submit(self._collect_account_wide, raw, sessions[raw.account_id], task)
+                for raw in raw_accounts
+                if raw.account_id in sessions
+            ]
+            region_futures = [
+                pool.submit(self._collect_region, raw, account, region, task)
+                for raw, account, region in units
+            ]
+            for future in (*account_futures, *region_futures):
+                future.result()
+            key_jobs = [
+                (raw.account_id, sessions[raw.account_id], region)
+                for raw in raw_accounts
+                for region in raw.regions
+                if region.keys
+            ]
+            for account_id, account, region in key_jobs:
+                assert region.keys is not None
+                keys_task = self.progress.task(
+                    f"AWS {account_id} {region.region} keys", total=len(region.keys)
+                )
+                futures = [
+                    pool.submit(self._collect_key, account, region.region, key, keys_task)
+                    for key in region.keys
+                ]
+                for future in futures:
+                    future.result()
+        return RawEstate(accounts=raw_accounts, errors=self.recorder.errors, api_calls=self.recorder.calls)
+
+    def _caller_account(self, session: boto3.Session, home: str) -> str:
+        from scanner.errors import RuntimeFailure
+
+        sts = self._client(session, "sts", home)
+        try:
+            return str(sts.get_caller_identity()["Account"])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise RuntimeFailure(f"AWS credentials are not usable: {describe(exc)}") from exc
+
+    def _accounts(
+        self, base: boto3.Session, home: str, caller: str
+    ) -> list[tuple[RawAccount, _Account | None]]:
+        wanted = set(self.options.accounts)
+        if not self.options.org_role:
+            if wanted and caller not in wanted:
+                from scanner.errors import InputError
+
+                raise InputError(
+                    f"--account: the credentials belong to account {caller}, not {', '.join(sorted(wanted))}; "
+                    "use --org-role to scan other accounts of the organization"
+                )
+            return [(RawAccount(account_id=caller), self._account(caller, base))]
+        org = self._client(base, "organizations", home)
+        listed = self.paginate(caller, None, org, "list_accounts", "Accounts")
+        if listed is None:
+            # Without the organization's account list, scan what we can: the caller's own account.
+            listed = [{"Id": caller, "Status": "ACTIVE"}]
+        described = self.call(caller, None, "organizations:DescribeOrganization", org.describe_organization)
+        org_id = (described or {}).get("Organization", {}).get("Id")
+        result: list[tuple[RawAccount, _Account | None]] = []
+        for entry in sorted(listed, key=lambda a: str(a.get("Id"))):
+            account_id = str(entry.get("Id"))
+            if wanted and account_id not in wanted:
+                continue
+            if entry.get("Status", "ACTIVE") != "ACTIVE":
+                continue
+            parents = self._parents(org, caller, account_id, org_id)
+            raw = RawAccount(account_id=account_id, name=entry.get("Name"), parents=parents)
+            session = base if account_id == caller else self._assume(base, home, caller, account_id)
+            if session is None:
+                raw.reachable = False
+                result.append((raw, None))
+            else:
+                result.append((raw, self._account(account_id, session)))
+        return result
+
+    def _parents(self, org: Any, caller: str, account_id: str, org_id: str | None) -> tuple[ScopeRef, ...]:
+        chain: list[ScopeRef] = []
+        child = account_id
+        for _ in range(6):  # organizations nest OUs at most five deep under the root
+            found = self.call(
+                caller, None, "organizations:ListParents", lambda c=child: org.list_parents(ChildId=c)
+            )
+            parents = (found or {}).get("Parents") or []
+            if not parents or parents[0].get("Type") != "ORGANIZATIONAL_UNIT":
+                break
+            child = parents[0]["Id"]
+            chain.append(ScopeRef(kind=ScopeKind.AWS_ORGANIZATIONAL_UNIT, uid=child))
+        if org_id:
+            chain.append(ScopeRef(kind=ScopeKind.AWS_ORGANIZATION, uid=org_id))
+        return tuple(chain)
+
+    def _assume(self, base: boto3.Session, home: str, caller: str, account_id: str) -> boto3.Session | None:
+        sts = self._client(base, "sts", home)
+        partition = "aws"
+        role_arn = f"arn:{partition}:iam::{account_id}:role/{self.options.org_role}"
+        answer = self.call(
+            account_id,
+            None,
+            "sts:AssumeRole",
+            lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="keyaudit", DurationSeconds=3600),
+            resource=role_arn,
+        )
+        if answer is None:
+            return None
+        creds = answer["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=home,
+        )
+
+    def _plan_regions(
+        self, pool: ThreadPoolExecutor, accounts: list[RawAccount], sessions: dict[str, _Account], home: str
+    ) -> list[tuple[RawAccount, _Account, str]]:
+        def regions_of(raw: RawAccount) -> list[str]:
+            if self.options.regions:
+                return list(dict.fromkeys(self.options.regions))
+            ec2 = sessions[raw.account_id].client("ec2", home)
+            answer = self.call(
+                raw.account_id, home, "ec2:DescribeRegions", lambda: ec2.describe_regions(AllRegions=False)
+            )
+            if answer is None:
+                return [home]  # the error is recorded; scan at least the home region
+            return sorted(r["RegionName"] for r in answer.get("Regions", []))
+
+        reachable = [raw for raw in accounts if raw.account_id in sessions]
+        planned = list(pool.map(regions_of, reachable))
+        units: list[tuple[RawAccount, _Account, str]] = []
+        for raw, regions in zip(reachable, planned, strict=True):
+            raw.regions = [RawRegion(region=r) for r in regions]
+            units.extend((raw, sessions[raw.account_id], r) for r in regions)
+        return units
+
+    # ------------------------------------------------------------------ per account, per region, per key
+    def _collect_account_wide(self, raw: RawAccount, account: _Account, task: Any) -> None:
+        first_region = raw.regions[0].region if raw.regions else DEFAULT_REGION
+        iam = account.client("iam", first_region)
+        details: dict[str, list[dict[str, Any]]] = {
+            "UserDetailList": [],
+            "GroupDetailList": [],
+            "RoleDetailList": [],
+            "Policies": [],
+        }
+
+        def read_iam() -> dict[str, list[dict[str, Any]]]:
+            for page in iam.get_paginator("get_account_authorization_details").paginate():
+                for name, items in details.items():
+                    items.extend(page.get(name, []))
+            return details
+
+        raw.iam = self.call(raw.account_id, None, "iam:GetAccountAuthorizationDetails", read_iam)
+        raw.trails = self._trails(raw, account)
+        task.advance()
+
+    def _trails(self, raw: RawAccount, account: _Account) -> list[RawTrail] | None:
+        by_arn: dict[str, RawTrail] = {}
+        complete = True
+        for region in raw.regions:
+            trail_client = account.client("cloudtrail", region.region)
+            answer = self.call(
+                raw.account_id,
+                region.region,
+                "cloudtrail:DescribeTrails",
+                lambda c=trail_client: c.describe_trails(includeShadowTrails=True),
+            )
+            if answer is None:
+                complete = False
+                continue
+            for trail in answer.get("trailList", []):
+                by_arn.setdefault(trail.get("TrailARN") or trail.get("Name", ""), RawTrail(trail=trail))
+        for arn, entry in by_arn.items():
+            home = entry.trail.get("HomeRegion") or (raw.regions[0].region if raw.regions else DEFAULT_REGION)
+            client = account.client("cloudtrail", home)
+            entry.status = self.call(
+                raw.account_id,
+                home,
+                "cloudtrail:GetTrailStatus",
+                lambda c=client, a=arn: c.get_trail_status(Name=a),
+                arn,
+            )
+            entry.event_selectors = self.call(
+                raw.account_id,
+                home,
+                "cloudtrail:GetEventSelectors",
+                lambda c=client, a=arn: c.get_event_selectors(TrailName=a),
+                arn,
+            )
+        return list(by_arn.values()) if complete else None
+
+    def _collect_region(self, raw: RawAccount, account: _Account, region_name: str, task: Any) -> None:
+        region = next(r for r in raw.regions if r.region == region_name)
+        acct = raw.account_id
+        kms = account.client("kms", region_name)
+        listed = self.paginate(acct, region_name, kms, "list_keys", "Keys")
+        if listed is not None:
+            region.keys = [RawKey(key_id=k["KeyId"], arn=k["KeyArn"]) for k in listed]
+        region.aliases = self.paginate(acct, region_name, kms, "list_aliases", "Aliases")
+        region.custom_key_stores = self.paginate(
+            acct, region_name, kms, "describe_custom_key_stores", "CustomKeyStores"
+        )
+        hsm = account.client("cloudhsmv2", region_name)
+        region.hsm_clusters = self.paginate(acct, region_name, hsm, "describe_clusters", "Clusters")
+        task.advance()
+
+    def _collect_key(self, account: _Account, region: str, key: RawKey, task: Any) -> None:
+        """At most five calls per customer key: DescribeKey, GetKeyRotationStatus, GetKeyPolicy,
+        ListGrants, ListResourceTags (more only when grants or tags span several pages)."""
+        kms = account.client("kms", region)
+
+        def fetch(api: str, fn: Callable[[], T]) -> T | None:
+            result = self.call(account.account_id, region, f"kms:{api}", fn, key.arn)
+            if result is None:
+                key.failed.add(api)
+            return result
+
+        def listing(api: str, operation: str, result_key: str) -> list[dict[str, Any]] | None:
+            def pages() -> list[dict[str, Any]]:
+                paginator = kms.get_paginator(operation)
+                return [
+                    item for page in paginator.paginate(KeyId=key.key_id) for item in page.get(result_key, [])
+                ]
+
+            return fetch(api, pages)
+
+        described = fetch("DescribeKey", lambda: kms.describe_key(KeyId=key.key_id))
+        key.metadata = (described or {}).get("KeyMetadata")
+        if key.metadata is None or key.metadata.get("KeyManager") == "AWS":
+            task.advance()
+            return  # AWS-managed keys are inventory only; their policy is AWS's
+        if _rotation_applies(key.metadata):
+            key.rotation = fetch(
+                "GetKeyRotationStatus", lambda: kms.get_key_rotation_status(KeyId=key.key_id)
+            )
+        answer = fetch("GetKeyPolicy", lambda: kms.get_key_policy(KeyId=key.key_id, PolicyName="default"))
+        key.policy = answer.get("Policy") if answer is not None else None
+        key.grants = listing("ListGrants", "list_grants", "Grants")
+        key.tags = listing("ListResourceTags", "list_resource_tags", "Tags")
+        task.advance()
+
+
+def _rotation_applies(metadata: dict[str, Any]) -> bool:
+    """GetKeyRotationStatus answers only for symmetric keys with AWS-generated material in the
+    default key store; other keys cannot rotate automatically (the call would fail)."""
+    return (
+        metadata.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+        and metadata.get("Origin", "AWS_KMS") == "AWS_KMS"
+        and not metadata.get("CustomKeyStoreId")
+    )
+
+
+def _api_name(client: Any, operation: str) -> str:
+    """``list_keys`` -> ``ListKeys`` (the name IAM and CloudTrail use)."""
+    names: Iterable[str] = client.meta.service_model.operation_names
+    wanted = operation.replace("_", "").lower()
+    return next((n for n in names if n.lower() == wanted), operation)

@@ -1,0 +1,698 @@
+"""Normalise (pure): raw AWS responses -> the provider-neutral inventory. No I/O here.
+
+AWS semantics resolved at this boundary:
+* a key's effective access is its key policy, plus IAM identity policies only when the key policy
+  delegates to the account (the account root is allowed), plus grants; explicit denies already
+  subtracted by ``providers.aws.policy``;
+* KMS cryptographic calls are CloudTrail *management* events (Decrypt and friends are read events),
+  so key use is logged in a region when a logging trail covers that region with read management
+  events and does not exclude the ``kms.amazonaws.com`` event source.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from providers.aws.actions import capabilities_for
+from providers.aws.collect import RawAccount, RawEstate, RawKey, RawRegion, RawTrail
+from providers.aws.policy import PolicyParseError, evaluate_identity_policies, evaluate_key_policy
+from scanner.inventory import (
+    AccessBinding,
+    AuditLogCoverage,
+    BindingSource,
+    Capability,
+    CollectionError,
+    CollectionInfo,
+    ConnectionState,
+    ErrorClass,
+    HsmCluster,
+    Inventory,
+    Key,
+    KeyAspect,
+    KeyManager,
+    KeyOrigin,
+    KeyPurpose,
+    KeyState,
+    KeyStore,
+    KeyStoreAspect,
+    KeyStoreKind,
+    KeyType,
+    Principal,
+    PrincipalKind,
+    ProtectionLevel,
+    Provider,
+    Rotation,
+    Scope,
+    ScopeAspect,
+    ScopeKind,
+    ScopeLevel,
+)
+
+NATIVE_KEY_TYPE = "AWS::KMS::Key"
+
+# KeySpec -> (key type, size in bits, canonical curve)
+KEY_SPECS: Mapping[str, tuple[KeyType, int | None, str | None]] = {
+    "SYMMETRIC_DEFAULT": (KeyType.SYMMETRIC, 256, None),
+    "RSA_2048": (KeyType.RSA, 2048, None),
+    "RSA_3072": (KeyType.RSA, 3072, None),
+    "RSA_4096": (KeyType.RSA, 4096, None),
+    "ECC_NIST_P256": (KeyType.EC, 256, "P-256"),
+    "ECC_NIST_P384": (KeyType.EC, 384, "P-384"),
+    "ECC_NIST_P521": (KeyType.EC, 521, "P-521"),
+    "ECC_SECG_P256K1": (KeyType.EC, 256, "secp256k1"),
+    "ECC_NIST_EDWARDS25519": (KeyType.EC, 255, "Ed25519"),
+    "HMAC_224": (KeyType.HMAC, 224, None),
+    "HMAC_256": (KeyType.HMAC, 256, None),
+    "HMAC_384": (KeyType.HMAC, 384, None),
+    "HMAC_512": (KeyType.HMAC, 512, None),
+    "SM2": (KeyType.EC, 256, "SM2"),
+    "ML_DSA_44": (KeyType.OTHER, None, None),
+    "ML_DSA_65": (KeyType.OTHER, None, None),
+    "ML_DSA_87": (KeyType.OTHER, None, None),
+}
+KEY_USAGE: Mapping[str, KeyPurpose] = {
+    "ENCRYPT_DECRYPT": KeyPurpose.ENCRYPT,
+    "SIGN_VERIFY": KeyPurpose.SIGN,
+    "GENERATE_VERIFY_MAC": KeyPurpose.MAC,
+    "KEY_AGREEMENT": KeyPurpose.KEY_AGREEMENT,
+}
+KEY_STATES: Mapping[str, KeyState] = {
+    "Enabled": KeyState.ENABLED,
+    "Disabled": KeyState.DISABLED,
+    "PendingDeletion": KeyState.PENDING_DELETION,
+    "PendingReplicaDeletion": KeyState.PENDING_DELETION,
+    "PendingImport": KeyState.PENDING_IMPORT,
+    "Unavailable": KeyState.UNAVAILABLE,
+    "Creating": KeyState.UNAVAILABLE,
+    "Updating": KeyState.ENABLED,
+}
+# Origin -> (origin, protection). AWS KMS keys live in multi-tenant FIPS 140-3 HSMs (SPEC 6: hsm).
+ORIGINS: Mapping[str, tuple[KeyOrigin, ProtectionLevel]] = {
+    "AWS_KMS": (KeyOrigin.GENERATED, ProtectionLevel.HSM),
+    "EXTERNAL": (KeyOrigin.IMPORTED, ProtectionLevel.HSM),
+    "AWS_CLOUDHSM": (KeyOrigin.GENERATED, ProtectionLevel.DEDICATED_HSM),
+    "EXTERNAL_KEY_STORE": (KeyOrigin.EXTERNAL, ProtectionLevel.EXTERNAL),
+}
+STORE_KINDS: Mapping[str, KeyStoreKind] = {
+    "AWS_CLOUDHSM": KeyStoreKind.AWS_CLOUDHSM,
+    "EXTERNAL_KEY_STORE": KeyStoreKind.AWS_EXTERNAL,
+}
+CONNECTION_STATES: Mapping[str, ConnectionState] = {
+    "CONNECTED": ConnectionState.CONNECTED,
+    "CONNECTING": ConnectionState.CONNECTING,
+    "DISCONNECTED": ConnectionState.DISCONNECTED,
+    "DISCONNECTING": ConnectionState.DISCONNECTING,
+    "FAILED": ConnectionState.FAILED,
+}
+KMS_EVENT_SOURCE = "kms.amazonaws.com"
+
+
+def default_store_uid(account: str, region: str) -> str:
+    """The per-region multi-tenant KMS key store has no ARN of its own; this names it stably."""
+    return f"arn:aws:kms:{region}:{account}:keystore/default"
+
+
+def custom_store_uid(account: str, region: str, store_id: str) -> str:
+    return f"arn:aws:kms:{region}:{account}:custom-key-store/{store_id}"
+
+
+def normalise(estate: RawEstate, info: CollectionInfo | None = None) -> Inventory:
+    parts = [_Account(raw) for raw in estate.accounts]
+    principals: dict[str, Principal] = {}
+    for part in parts:
+        for principal in part.principals:
+            principals.setdefault(principal.uid, principal)
+    return Inventory(
+        collection=info or CollectionInfo(providers=(Provider.AWS,)),
+        scopes=tuple(part.scope for part in parts),
+        key_stores=tuple(store for part in parts for store in part.stores),
+        keys=tuple(key for part in parts for key in part.keys),
+        principals=tuple(principals[uid] for uid in sorted(principals)),
+        bindings=tuple(binding for part in parts for binding in part.bindings),
+        audit_logging=tuple(coverage for part in parts for coverage in part.audit),
+        errors=(*estate.errors, *(error for part in parts for error in part.errors)),
+    )
+
+
+class _Account:
+    """Normalises one account. Built in one go; attributes are the finished inventory parts."""
+
+    def __init__(self, raw: RawAccount) -> None:
+        self.raw = raw
+        self.account = raw.account_id
+        self.principals: list[Principal] = []
+        self.bindings: list[AccessBinding] = []
+        self.stores: list[KeyStore] = []
+        self.keys: list[Key] = []
+        self.audit: list[AuditLogCoverage] = []
+        self.errors: list[CollectionError] = []  # found while normalising (e.g. a malformed key policy)
+        self.iam = _Iam(raw.iam, raw.account_id) if raw.iam is not None else None
+        for region in raw.regions:
+            self._region(region)
+        if self.iam is not None:
+            self.principals.extend(self.iam.principals())
+            self.bindings.extend(self.iam.scope_bindings())
+        self.audit.extend(self._audit())
+        self.scope = Scope(
+            provider=Provider.AWS,
+            kind=ScopeKind.AWS_ACCOUNT,
+            uid=raw.account_id,
+            name=raw.name,
+            parents=raw.parents,
+            locations=tuple(r.region for r in raw.regions),
+            unreadable=self._scope_gaps(),
+        )
+
+    def _scope_gaps(self) -> frozenset[ScopeAspect]:
+        if not self.raw.reachable:
+            return frozenset(ScopeAspect)
+        gaps = set()
+        if self.raw.iam is None:
+            gaps.add(ScopeAspect.ACCESS)
+        if self.raw.trails is None or any(
+            t.status is None or t.event_selectors is None for t in self.raw.trails
+        ):
+            gaps.add(ScopeAspect.AUDIT_LOGGING)
+        if any(r.keys is None for r in self.raw.regions):
+            gaps.add(ScopeAspect.KEYS)
+        return frozenset(gaps)
+
+    # ------------------------------------------------------------------ regions, stores, keys
+    def _region(self, region: RawRegion) -> None:
+        name = region.region
+        self.stores.append(
+            KeyStore(
+                provider=Provider.AWS,
+                kind=KeyStoreKind.AWS_KMS_DEFAULT,
+                uid=default_store_uid(self.account, name),
+                scope=self.account,
+                location=name,
+                name=f"AWS KMS ({name})",
+                native_type="AWS::KMS::DefaultKeyStore",
+            )
+        )
+        clusters = {c.get("ClusterId"): c for c in region.hsm_clusters or []}
+        for store in region.custom_key_stores or []:
+            self.stores.append(self._custom_store(store, name, clusters, region.hsm_clusters is not None))
+        aliases: dict[str, list[str]] = {}
+        for alias in region.aliases or []:
+            if alias.get("TargetKeyId"):
+                aliases.setdefault(alias["TargetKeyId"], []).append(alias["AliasName"])
+        for raw_key in region.keys or []:
+            key = self._key(raw_key, name, sorted(aliases.get(raw_key.key_id, [])), region.aliases is None)
+            self.keys.append(key)
+
+    def _custom_store(
+        self,
+        store: Mapping[str, Any],
+        region: str,
+        clusters: Mapping[Any, Mapping[str, Any]],
+        clusters_read: bool,
+    ) -> KeyStore:
+        kind = STORE_KINDS.get(store.get("CustomKeyStoreType", "AWS_CLOUDHSM"), KeyStoreKind.AWS_CLOUDHSM)
+        cluster = None
+        unreadable: set[KeyStoreAspect] = set()
+        cluster_id = store.get("CloudHsmClusterId")
+        if kind is KeyStoreKind.AWS_CLOUDHSM and cluster_id:
+            found = clusters.get(cluster_id)
+            if found is not None:
+                active = [h for h in found.get("Hsms", []) if h.get("State") == "ACTIVE"]
+                cluster = HsmCluster(
+                    uid=cluster_id,
+                    state=found.get("State"),
+                    active_hsms=len(active),
+                    availability_zones=tuple(sorted({h.get("AvailabilityZone", "") for h in active} - {""})),
+                )
+            elif not clusters_read:
+                unreadable.add(KeyStoreAspect.METADATA)
+            else:
+                cluster = HsmCluster(uid=cluster_id, state="NOT_FOUND", active_hsms=0)
+        return KeyStore(
+            provider=Provider.AWS,
+            kind=kind,
+            uid=custom_store_uid(self.account, region, store["CustomKeyStoreId"]),
+            scope=self.account,
+            location=region,
+            name=store.get("CustomKeyStoreName"),
+            native_type="AWS::KMS::CustomKeyStore",
+            connection_state=CONNECTION_STATES.get(store.get("ConnectionState", "")),
+            hsm_cluster=cluster,
+            unreadable=frozenset(unreadable),
+        )
+
+    def _key(self, raw: RawKey, region: str, aliases: list[str], aliases_unread: bool) -> Key:
+        meta = raw.metadata
+        if meta is None:
+            # DescribeKey failed: the key exists (ListKeys named it) but nothing else is known.
+            return Key(
+                provider=Provider.AWS,
+                uid=raw.arn,
+                scope=self.account,
+                location=region,
+                store=default_store_uid(self.account, region),
+                name=raw.key_id,
+                native_type=NATIVE_KEY_TYPE,
+                manager=KeyManager.CUSTOMER,  # unknown: judged as a customer key, so rules say UNKNOWN
+                unreadable=frozenset(KeyAspect),
+            )
+        spec = KEY_SPECS.get(
+            meta.get("KeySpec") or meta.get("CustomerMasterKeySpec", ""), (KeyType.OTHER, None, None)
+        )
+        origin, protection = ORIGINS.get(meta.get("Origin", "AWS_KMS"), (None, None))
+        store_id = meta.get("CustomKeyStoreId")
+        store = (
+            custom_store_uid(self.account, region, store_id)
+            if store_id
+            else default_store_uid(self.account, region)
+        )
+        manager = KeyManager.PROVIDER if meta.get("KeyManager") == "AWS" else KeyManager.CUSTOMER
+        unreadable = self._key_gaps(raw, manager, aliases_unread)
+        policy_access = None
+        if manager is KeyManager.CUSTOMER and raw.policy is not None:
+            policy_access = self._key_policy(raw.policy, raw.arn, region)
+            if policy_access is None:
+                unreadable.add(KeyAspect.ACCESS)
+        delegates = policy_access.delegates_to_iam if policy_access is not None else False
+        # Account-wide identity grants reach the key as they are unless its policy narrows them.
+        inherits = delegates and not _narrows_delegation(policy_access)
+        if manager is KeyManager.CUSTOMER:
+            if policy_access is not None:
+                self._policy_bindings(policy_access, raw.arn)
+            self._grant_bindings(raw.grants or [], raw.arn)
+            if delegates and self.iam is not None:
+                self.bindings.extend(self.iam.key_bindings(raw.arn, None if inherits else policy_access))
+        rotation = _rotation(raw.rotation) if raw.rotation is not None else None
+        return Key(
+            provider=Provider.AWS,
+            uid=raw.arn,
+            scope=self.account,
+            location=region,
+            store=store,
+            name=(aliases[0].removeprefix("alias/") if aliases else raw.key_id),
+            native_type=NATIVE_KEY_TYPE,
+            aliases=tuple(aliases),
+            manager=manager,
+            # CreateKey's default usage; moto omits the field when it was not given explicitly.
+            purpose=KEY_USAGE.get(meta.get("KeyUsage") or "ENCRYPT_DECRYPT"),
+            key_type=spec[0],
+            algorithm=meta.get("KeySpec"),
+            size_bits=spec[1],
+            curve=spec[2],
+            protection=protection,
+            origin=origin,
+            state=KEY_STATES.get(meta.get("KeyState", "")),
+            rotation=rotation,
+            auto_rotation_supported=_auto_rotation_supported(meta),
+            created=_time(meta.get("CreationDate")),
+            expires=_time(meta.get("ValidTo")),
+            expiry_supported=False,
+            scheduled_deletion=_time(meta.get("DeletionDate")),
+            deletion_window_days=meta.get("PendingDeletionWindowInDays"),
+            multi_region=meta.get("MultiRegion"),
+            exportable=False,
+            tags={t["TagKey"]: t.get("TagValue", "") for t in raw.tags or []},
+            inherits_access=inherits,
+            unreadable=frozenset(unreadable),
+        )
+
+    def _key_gaps(self, raw: RawKey, manager: KeyManager, aliases_unread: bool) -> set[KeyAspect]:
+        gaps: set[KeyAspect] = set()
+        if manager is KeyManager.PROVIDER:
+            return gaps
+        if "GetKeyRotationStatus" in raw.failed:
+            gaps.add(KeyAspect.ROTATION)
+        if {"GetKeyPolicy", "ListGrants"} & raw.failed:
+            gaps.add(KeyAspect.ACCESS)
+        if "ListResourceTags" in raw.failed:
+            gaps.add(KeyAspect.TAGS)
+        if aliases_unread:
+            gaps.add(KeyAspect.METADATA)
+        return gaps
+
+    def _key_policy(self, document: str, key_arn: str, region: str) -> Any:
+        try:
+            return evaluate_key_policy(document, key_arn=key_arn, account_id=self.account)
+        except PolicyParseError as exc:
+            self.errors.append(
+                CollectionError(
+                    provider=Provider.AWS,
+                    scope=self.account,
+                    location=region,
+                    api="kms:GetKeyPolicy",
+                    error_class=ErrorClass.MALFORMED_RESPONSE,
+                    message=f"key policy could not be understood: {exc}",
+                    resource=key_arn,
+                )
+            )
+            return None
+
+    def _policy_bindings(self, access: Any, key_arn: str) -> None:
+        for grant in access.grants:
+            self._remember(grant.principal, grant.kind, external=grant.external)
+            self.bindings.append(
+                AccessBinding(
+                    provider=Provider.AWS,
+                    scope=self.account,
+                    principal=grant.principal,
+                    target=key_arn,
+                    level=ScopeLevel.KEY,
+                    capabilities=grant.capabilities,
+                    source=BindingSource.KEY_POLICY,
+                    conditional=grant.conditional,
+                    via="key policy: " + ", ".join(grant.statements) if grant.statements else "key policy",
+                )
+            )
+
+    def _grant_bindings(self, grants: Iterable[Mapping[str, Any]], key_arn: str) -> None:
+        for grant in grants:
+            operations = grant.get("Operations") or []
+            via = f"grant {grant.get('Name') or grant.get('GrantId', '')}".strip()
+            grantee = grant.get("GranteePrincipal")
+            if grantee:
+                kind, external = principal_kind(grantee, self.account)
+                self._remember(grantee, kind, external=external)
+                self.bindings.append(
+                    AccessBinding(
+                        provider=Provider.AWS,
+                        scope=self.account,
+                        principal=grantee,
+                        target=key_arn,
+                        level=ScopeLevel.KEY,
+                        capabilities=capabilities_for(f"kms:{op}" for op in operations),
+                        source=BindingSource.GRANT,
+                        via=via,
+                    )
+                )
+            retiring = grant.get("RetiringPrincipal")
+            if retiring:
+                kind, external = principal_kind(retiring, self.account)
+                self._remember(retiring, kind, external=external)
+                self.bindings.append(
+                    AccessBinding(
+                        provider=Provider.AWS,
+                        scope=self.account,
+                        principal=retiring,
+                        target=key_arn,
+                        level=ScopeLevel.KEY,
+                        capabilities=frozenset({Capability.MANAGE_LIFECYCLE}),
+                        source=BindingSource.GRANT,
+                        via=f"{via} (retiring principal)",
+                    )
+                )
+
+    def _remember(self, uid: str, kind: PrincipalKind, *, external: bool) -> None:
+        self.principals.append(Principal(uid=uid, kind=kind, display_name=_display(uid), external=external))
+
+    # ------------------------------------------------------------------ CloudTrail
+    def _audit(self) -> Iterator[AuditLogCoverage]:
+        if not self.raw.reachable:
+            return
+        trails = self.raw.trails
+        for region in self.raw.regions:
+            if trails is None:
+                yield AuditLogCoverage(
+                    provider=Provider.AWS,
+                    scope=self.account,
+                    location=region.region,
+                    detail="CloudTrail could not be read in every scanned region",
+                )
+                continue
+            admin: bool | None = False
+            usage: bool | None = False
+            sources = []
+            for trail in trails:
+                if not _covers_region(trail.trail, region.region):
+                    continue
+                verdict = trail_logs_kms(trail)
+                if verdict is None:
+                    admin = True if admin else None
+                    usage = True if usage else None
+                    continue
+                trail_admin, trail_usage = verdict
+                if trail_admin or trail_usage:
+                    sources.append(trail.trail.get("TrailARN") or trail.trail.get("Name", "?"))
+                admin = True if trail_admin else admin
+                usage = True if trail_usage else usage
+            yield AuditLogCoverage(
+                provider=Provider.AWS,
+                scope=self.account,
+                location=region.region,
+                admin_events=admin,
+                usage_events=usage,
+                sources=tuple(sorted(sources)),
+            )
+
+
+_ALL_KMS_CAPABILITIES = capabilities_for(["kms:*"])
+
+
+def _narrows_delegation(access: Any) -> bool:
+    """The key policy delegates to IAM but caps or denies part of it."""
+    return access is not None and (
+        bool(access.denies) or access.delegated_capabilities != _ALL_KMS_CAPABILITIES
+    )
+
+
+def _covers_region(trail: Mapping[str, Any], region: str) -> bool:
+    return bool(trail.get("IsMultiRegionTrail")) or trail.get("HomeRegion") == region
+
+
+def trail_logs_kms(raw: RawTrail) -> tuple[bool, bool] | None:
+    """(administration logged, key use logged) for one trail, or None when its settings are unknown."""
+    if raw.status is None or raw.event_selectors is None:
+        return None
+    if not raw.status.get("IsLogging"):
+        return (False, False)
+    advanced = raw.event_selectors.get("AdvancedEventSelectors")
+    if advanced:
+        admin = usage = False
+        for selector in advanced:
+            read_only = _management_read_only(selector.get("FieldSelectors", []))
+            if read_only is None:
+                continue
+            admin = admin or read_only in ("all", "write")
+            usage = usage or read_only in ("all", "read")
+        return (admin, usage)
+    admin = usage = False
+    for selector in raw.event_selectors.get("EventSelectors", []):
+        if not selector.get("IncludeManagementEvents", True):
+            continue
+        if KMS_EVENT_SOURCE in selector.get("ExcludeManagementEventSources", []):
+            continue
+        mode = selector.get("ReadWriteType", "All")
+        admin = admin or mode in ("All", "WriteOnly")
+        usage = usage or mode in ("All", "ReadOnly")
+    return (admin, usage)
+
+
+def _management_read_only(fields: Iterable[Mapping[str, Any]]) -> str | None:
+    """For one advanced selector: None if it selects no KMS management events, else which (all/read/write)."""
+    management = False
+    mode = "all"
+    for field in fields:
+        name = field.get("Field")
+        if name == "eventCategory":
+            management = "Management" in field.get("Equals", [])
+        elif name == "eventSource":
+            if KMS_EVENT_SOURCE in field.get("NotEquals", []):
+                return None
+            equals = field.get("Equals")
+            if equals and KMS_EVENT_SOURCE not in equals:
+                return None
+        elif name == "readOnly":
+            equals = field.get("Equals", [])
+            if equals == ["true"]:
+                mode = "read"
+            elif equals == ["false"]:
+                mode = "write"
+    return mode if management else None
+
+
+def _rotation(answer: Mapping[str, Any]) -> Rotation:
+    return Rotation(
+        enabled=answer.get("KeyRotationEnabled"),
+        period_days=answer.get("RotationPeriodInDays"),
+        next_rotation=_time(answer.get("NextRotationDate")),
+        last_rotation=_time(answer.get("OnDemandRotationStartDate")),
+    )
+
+
+def _auto_rotation_supported(meta: Mapping[str, Any]) -> bool:
+    return (
+        meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+        and meta.get("Origin", "AWS_KMS") == "AWS_KMS"
+        and not meta.get("CustomKeyStoreId")
+    )
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float):
+        from datetime import UTC
+
+        return datetime.fromtimestamp(value, tz=UTC)
+    return None
+
+
+def principal_kind(principal: str, account: str) -> tuple[PrincipalKind, bool]:
+    """Kind and whether it belongs to another account, for grantees and IAM entities."""
+    if principal == "*":
+        return PrincipalKind.PUBLIC, False
+    if principal.endswith(".amazonaws.com"):
+        return PrincipalKind.SERVICE, False
+    parts = principal.split(":")
+    if len(parts) >= 6 and parts[0] == "arn":
+        other = parts[4] not in ("", account)
+        resource = parts[5]
+        if resource == "root":
+            return PrincipalKind.ACCOUNT, other
+        if resource.startswith(("role/", "assumed-role/")):
+            return PrincipalKind.ROLE, other
+        if resource.startswith("user/"):
+            return PrincipalKind.USER, other
+        if resource.startswith("group/"):
+            return PrincipalKind.GROUP, other
+    return PrincipalKind.UNKNOWN, False
+
+
+def _display(uid: str) -> str | None:
+    if uid.startswith("arn:"):
+        return uid.rsplit("/", 1)[-1] if "/" in uid else uid.rsplit(":", 1)[-1]
+    return None
+
+
+class _Iam:
+    """IAM users and roles with the identity policies that apply to them (users: their groups' too)."""
+
+    def __init__(self, details: Mapping[str, list[dict[str, Any]]], account: str) -> None:
+        self.account = account
+        managed = {p["Arn"]: _default_version(p) for p in details.get("Policies", []) if p.get("Arn")}
+        groups = {
+            g["GroupName"]: _documents(g, "GroupPolicyList", managed)
+            for g in details.get("GroupDetailList", [])
+        }
+        self.entities: list[tuple[str, PrincipalKind, list[tuple[str, Any]]]] = []
+        for user in details.get("UserDetailList", []):
+            documents = _documents(user, "UserPolicyList", managed)
+            for group in user.get("GroupList", []):
+                documents.extend(groups.get(group, []))
+            self.entities.append((user["Arn"], PrincipalKind.USER, documents))
+        for role in details.get("RoleDetailList", []):
+            self.entities.append(
+                (role["Arn"], PrincipalKind.ROLE, _documents(role, "RolePolicyList", managed))
+            )
+        self._all_keys: dict[str, Any] = {}
+        for arn, _, documents in self.entities:
+            try:
+                self._all_keys[arn] = evaluate_identity_policies(documents, key_arn=None)
+            except PolicyParseError:
+                self._all_keys[arn] = None
+
+    def principals(self) -> list[Principal]:
+        return [
+            Principal(uid=arn, kind=kind, display_name=_display(arn))
+            for arn, kind, _ in self.entities
+            if self._all_keys.get(arn) is not None and self._all_keys[arn].capabilities
+        ]
+
+    def scope_bindings(self) -> list[AccessBinding]:
+        """What identity policies grant on every key of the account (they apply to keys that delegate)."""
+        out = []
+        for arn, _, _ in self.entities:
+            access = self._all_keys.get(arn)
+            if access is None or not access.capabilities:
+                continue
+            out.append(
+                AccessBinding(
+                    provider=Provider.AWS,
+                    scope=self.account,
+                    principal=arn,
+                    target=self.account,
+                    level=ScopeLevel.SCOPE,
+                    capabilities=access.capabilities,
+                    source=BindingSource.IDENTITY_POLICY,
+                    conditional=access.conditional,
+                    via=", ".join(access.via) or None,
+                )
+            )
+        return out
+
+    def key_bindings(self, key_arn: str, narrowing: Any = None) -> list[AccessBinding]:
+        """Identity-policy grants on this key as key-level bindings.
+
+        Without ``narrowing`` only what names this key specifically (account-wide grants reach it through
+        the scope-level binding). With ``narrowing`` (the key policy, when it limits what it delegates or
+        denies IAM principals) everything, capped at what the key policy delegates, minus its denies.
+        """
+        out = []
+        for arn, _, documents in self.entities:
+            broad = self._all_keys.get(arn)
+            broad_caps = broad.capabilities if broad is not None else frozenset()
+            if _mentions_specific_kms_resource(documents):
+                try:
+                    access = evaluate_identity_policies(documents, key_arn=key_arn)
+                except PolicyParseError:
+                    continue
+            elif narrowing is not None and broad is not None:
+                access = broad
+            else:
+                continue
+            if narrowing is None:
+                extra = access.capabilities - broad_caps
+            else:
+                extra = (
+                    access.capabilities & narrowing.delegated_capabilities
+                ) - narrowing.denied_capabilities(arn)
+            if extra:
+                out.append(
+                    AccessBinding(
+                        provider=Provider.AWS,
+                        scope=self.account,
+                        principal=arn,
+                        target=key_arn,
+                        level=ScopeLevel.KEY,
+                        capabilities=extra,
+                        source=BindingSource.IDENTITY_POLICY,
+                        conditional=access.conditional,
+                        via=", ".join(access.via) or None,
+                    )
+                )
+        return out
+
+
+def _documents(
+    entity: Mapping[str, Any], inline_key: str, managed: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
+    documents = [
+        (f"inline {p.get('PolicyName')}", _decode(p.get("PolicyDocument")))
+        for p in entity.get(inline_key, [])
+    ]
+    for attached in entity.get("AttachedManagedPolicies", []):
+        document = managed.get(attached.get("PolicyArn"))
+        if document is not None:
+            documents.append((attached.get("PolicyName") or attached["PolicyArn"], document))
+    return documents
+
+
+def _default_version(policy: Mapping[str, Any]) -> Any:
+    for version in policy.get("PolicyVersionList", []):
+        if version.get("IsDefaultVersion"):
+            return _decode(version.get("Document"))
+    return None
+
+
+def _decode(document: Any) -> Any:
+    """IAM returns policy documents URL-encoded in some SDK paths; boto3 usually decodes them."""
+    if isinstance(document, str) and document.startswith("%7B"):
+        return json.loads(urllib.parse.unquote(document))
+    return document
+
+
+def _mentions_specific_kms_resource(documents: list[tuple[str, Any]]) -> bool:
+    """Cheap pre-check: only documents naming kms key ARNs need a per-key evaluation."""
+    return any("arn:aws:kms:" in json.dumps(document) for _, document in documents if document is not None)

@@ -1,0 +1,43 @@
+"""The AWS provider plugin, registered under the ``keyaudit.providers`` entry point ``aws``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from scanner import __version__
+from scanner.inventory import CollectionInfo, Inventory, Provider
+from scanner.provider import CollectRequest
+
+
+class AwsProvider:
+    name = "aws"
+
+    def required_policy(self) -> str:
+        """The minimal IAM policy (JSON) the scan needs, derived from the read-only allow-list."""
+        import json
+
+        from providers.aws.readonly import required_policy
+
+        return json.dumps(required_policy(), indent=2)
+
+    def collect(self, request: CollectRequest) -> Inventory:
+        # boto3 is imported here, not at module level: only an AWS scan pays for it.
+        from providers.aws.collect import AwsCollector, AwsOptions
+        from providers.aws.normalise import normalise
+
+        started = datetime.now(UTC)
+        options = AwsOptions.from_cli(request.options, request.concurrency)
+        estate = AwsCollector(options, request.progress).collect()
+        calls = estate.api_calls
+        info = CollectionInfo(
+            tool_version=__version__,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            providers=(Provider.AWS,),
+            notes={
+                "aws.accounts": str(len(estate.accounts)),
+                "aws.api_calls": str(sum(calls.values())),
+                "aws.api_calls_by_operation": ", ".join(f"{op}={n}" for op, n in sorted(calls.items())),
+            },
+        )
+        return normalise(estate, info)
