@@ -83,21 +83,33 @@ class AlgorithmPolicy(_Section):
 TagSelector = dict[str, tuple[str, ...]]
 
 
+def _single_value_is_a_list(value: Any) -> Any:
+    """``{classification: secret}`` means ``{classification: [secret]}``."""
+    if isinstance(value, Mapping):
+        return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
 class ProtectionPolicy(_Section):
     hsm_required_when: TagSelector = Field(default_factory=dict)
     dedicated_hsm_required_when: TagSelector = Field(default_factory=dict)
     min_destroy_scheduled_days: PositiveInt = 30
 
-    @field_validator("hsm_required_when", "dedicated_hsm_required_when", mode="before")
-    @classmethod
-    def _single_value_is_a_list(cls, value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
-        return value
+    _lists = field_validator("hsm_required_when", "dedicated_hsm_required_when", mode="before")(
+        _single_value_is_a_list
+    )
 
 
 class SegregationPolicy(_Section):
     min_administrators: PositiveInt = 2
+
+
+class ReplicationPolicy(_Section):
+    """Extension: which keys may be replicated across regions (multi-region keys), by tag/label."""
+
+    multi_region_allowed_when: TagSelector = Field(default_factory=dict)
+
+    _lists = field_validator("multi_region_allowed_when", mode="before")(_single_value_is_a_list)
 
 
 class ExpirationPolicy(_Section):
@@ -114,6 +126,7 @@ class CekPolicy(_Section):
     protection: ProtectionPolicy = Field(default_factory=ProtectionPolicy)
     segregation: SegregationPolicy = Field(default_factory=SegregationPolicy)
     expiration: ExpirationPolicy = Field(default_factory=ExpirationPolicy)
+    replication: ReplicationPolicy = Field(default_factory=ReplicationPolicy)
 
 
 def tags_match(selector: Mapping[str, tuple[str, ...]], tags: Mapping[str, str]) -> bool:
