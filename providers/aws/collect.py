@@ -27,7 +27,7 @@ from scanner.progress import Progress
 T = TypeVar("T")
 
 DEFAULT_REGION = "us-east-1"
-MAX_ATTEMPTS = 8  # adaptive retry mode: client-side rate limiting plus exponential backoff
+MAX_ATTEMPTS = 8  # attempts in all, first included; adaptive mode adds client-side rate limiting
 
 
 @dataclass
@@ -37,6 +37,7 @@ class AwsOptions:
     org_role: str | None = None
     accounts: tuple[str, ...] = ()
     concurrency: int = 8
+    max_attempts: int = MAX_ATTEMPTS
 
     @classmethod
     def from_cli(cls, options: Any, concurrency: int) -> AwsOptions:
@@ -210,7 +211,7 @@ class AwsCollector:
         self.progress = progress
         self.recorder = _Recorder()
         self.config = Config(
-            retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+            retries={"mode": "adaptive", "total_max_attempts": options.max_attempts},
             connect_timeout=10,
             read_timeout=30,
             max_pool_connections=max(10, options.concurrency * 2),
