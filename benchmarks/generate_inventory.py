@@ -44,6 +44,7 @@ def build(keys: int, bindings: int, seed: int = 7) -> dict:
                 "rotation": {"enabled": n % 3 != 0, "period_days": rng.choice([90, 365, 730])},
                 "created": "2025-01-01T00:00:00Z",
                 "expiry_supported": provider == "azure",
+                "multi_region": False,
                 "expires": "2027-01-01T00:00:00Z" if provider == "azure" and n % 2 else None,
                 "tags": {"data_classification": rng.choice(["public", "confidential", "restricted"])},
             }

@@ -202,6 +202,7 @@ def aws_key(e: Estate, where: AwsRegion, key_id: str, alias: str, created: datet
     kw.setdefault("protection", ProtectionLevel.HSM)  # AWS KMS keys live in multi-tenant FIPS HSMs
     kw.setdefault("origin", KeyOrigin.GENERATED)
     kw.setdefault("state", KeyState.ENABLED)
+    kw.setdefault("multi_region", False)
     key = Key(
         provider=Provider.AWS,
         uid=f"arn:aws:kms:{where.region}:{where.account}:key/{key_id}",
@@ -214,7 +215,6 @@ def aws_key(e: Estate, where: AwsRegion, key_id: str, alias: str, created: datet
         size_bits=size_bits,
         curve=curve,
         created=created,
-        multi_region=False,
         exportable=False,
         **kw,
     )
@@ -400,6 +400,25 @@ def add_aws_payments_keys(e: Estate, p: dict[str, str]) -> None:
     e.grant(k, p["root"], ALL_CAPABILITIES, via="key policy statement 'Enable IAM User Permissions' (kms:*)")
     e.grant(k, p["partner"], ENCRYPT_DECRYPT, via="key policy statement 'Allow use by Example Partner'")
     e.grant(k, p["anyone"], {C.DECRYPT}, via="key policy statement with aws:PrincipalOrgID", conditional=True)
+    # key_grants_restricted FAIL: a KMS grant lets the partner's account decrypt outside the key policy.
+    e.grant(
+        k, p["partner"], {C.DECRYPT}, via="grant partner-batch-decrypt 5e1d7c3b9a20",
+        source=BindingSource.GRANT,
+    )  # fmt: skip
+
+    # key_multi_region_justified PASS: a multi-region primary key tagged as a disaster-recovery replica.
+    k = aws_key(
+        e, PAY_EU, "mrk-3f6a9c1e2b7d4e8fa5c0d9b8e7f6a1b2", "payments-dr", at(2025, 6, 16, 10, 30),
+        multi_region=True, tags={**confidential, "dr_replica": "true"}, rotation=rotating(90, at(2026, 9, 14)),
+    )  # fmt: skip
+    key_policy(e, k, admins, [p["payments"]], ENCRYPT_DECRYPT)
+
+    # key_multi_region_justified FAIL: created multi-region although nothing justifies replicating it.
+    k = aws_key(
+        e, PAY_US, "mrk-8b2e4d6f1a3c45e7b9d0c2f4a6e8b1d3", "crm-events", at(2025, 8, 4, 15, 10),
+        multi_region=True, tags=internal, rotation=rotating(90, at(2026, 10, 30)),
+    )  # fmt: skip
+    key_policy(e, k, admins, [p["crm"]], ENCRYPT_DECRYPT)
 
 
 def add_aws_data_keys(e: Estate, p: dict[str, str]) -> None:
@@ -528,6 +547,7 @@ def gcp_key(
     kw.setdefault("purpose", KeyPurpose.ENCRYPT)
     kw.setdefault("origin", KeyOrigin.GENERATED)
     kw.setdefault("deletion_window_days", 30)
+    kw.setdefault("multi_region", False)  # Cloud KMS has no replicated key copies
     if kw["key_type"] is KeyType.SYMMETRIC and kw["origin"] is KeyOrigin.GENERATED:
         # No rotation_period on the CryptoKey means no automatic rotation.
         no_rotation = Rotation(enabled=False)
@@ -774,6 +794,7 @@ def azure_key(e: Estate, store: KeyStore, name: str, kty: str, created: datetime
     rotation_days: int | None = kw.pop("rotation_days", None)
     no_rotation = Rotation(enabled=False)  # no rotation policy with a Rotate lifetime action
     kw.setdefault("purpose", KeyPurpose.ENCRYPT)
+    kw.setdefault("multi_region", False)  # no Managed HSM extra regions in this estate
     key = Key(
         provider=Provider.AZURE,
         uid=f"{store.uid}/keys/{name}",

@@ -79,9 +79,12 @@ def evaluate_rule(rule: Rule, ctx: Context) -> list[Finding]:
         return [_error_finding(rule, f"rule raised {type(exc).__name__}: {exc}; its checks did not run")]
     findings: list[Finding] = []
     seen: set[str] = set()
+    covered = rule.meta.providers
     for result in results:
         if not isinstance(result, RuleResult):
             return [_error_finding(rule, f"rule yielded {type(result).__name__}, not RuleResult")]
+        if result.provider not in covered:
+            continue  # a rule judges only the providers it declares (e.g. grants exist only in AWS)
         finding = Finding.from_result(rule.meta, result)
         if finding.finding_id in seen:
             findings.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from scanner.engine import Rule, RuleCatalogError, discover_rules, evaluate_all, evaluate_rule
+from scanner.inventory import Provider
 from scanner.rule import ResourceRef, RuleMeta, RuleResult, Severity, Status
 from tests.factories import context, inventory, key
 
@@ -137,3 +138,11 @@ def test_rules_see_an_unknown_principal_placeholder_not_a_crash() -> None:
 
 def test_resource_ref_of_key_uses_native_type() -> None:
     assert ResourceRef.of_key(key(native_type="AWS::KMS::Key")).type == "AWS::KMS::Key"
+
+
+def test_results_for_providers_a_rule_does_not_cover_are_dropped() -> None:
+    def both(ctx):
+        yield RuleResult.for_key(key(), Status.PASS, "aws key")
+        yield RuleResult.for_key(key("g", provider=Provider.GCP, uid="projects/p/k"), Status.FAIL, "gcp key")
+
+    assert [f.provider for f in evaluate_rule(_rule(both), context())] == ["aws"]
