@@ -202,22 +202,27 @@ def _save_inventory(inventory: Any, path: Path) -> None:
 def demo(**options: Any) -> None:
     """Judge a simulated multi-cloud estate: no credentials, no network. Exits 0 unless --fail-on is given.
 
-    The cloud simulators arrive with the providers; until then the demo judges the bundled sample
-    inventory with the bundled sample policy.
+    AWS is an Organization simulated in-process (moto) and scanned through the real AWS provider;
+    providers whose simulator is not built yet contribute their part of the bundled sample inventory.
+    The bundled sample policy applies unless --policy is given.
     """
     from importlib.resources import as_file, files
 
-    from scanner.inventory import load_inventory
+    from scanner.demo import simulated_estate
+    from scanner.progress import progress_display
 
-    data = files("scanner") / "data"
-    with (
-        as_file(data / "sample-inventory.json") as inventory_file,
-        as_file(data / "sample-policy.yaml") as policy,
-    ):
+    def build() -> Any:
+        with progress_display(enabled=not options["quiet"]) as progress:
+            inventory, origins = simulated_estate(progress)
+        if not options["quiet"]:
+            for name, origin in origins.items():
+                click.echo(f"keyaudit demo: {name}: {origin}", err=True)
+        return inventory
+
+    with as_file(files("scanner") / "data" / "sample-policy.yaml") as policy:
         if options.get("policy_path") is None:
             options["policy_path"] = policy
-        click.echo("keyaudit demo: judging the bundled sample estate (AWS, GCP, Azure).", err=True)
-        _run(lambda: load_inventory(inventory_file), mode="demo", as_of=None, extra={}, **options)
+        _run(build, mode="demo", as_of=None, extra={}, **options)
 
 
 # ----------------------------------------------------------------------------------------------- rules

@@ -39,6 +39,12 @@ class ProviderPlugin(Protocol):
         ...
 
 
+class DemoCapable(Protocol):
+    def demo(self, request: CollectRequest) -> Inventory:
+        """Build a simulated estate (no credentials, no network) and scan it through the real code."""
+        ...
+
+
 def load_provider(name: str) -> ProviderPlugin:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:

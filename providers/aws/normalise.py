@@ -169,7 +169,8 @@ class _Account:
 
     def _scope_gaps(self) -> frozenset[ScopeAspect]:
         if not self.raw.reachable:
-            return frozenset(ScopeAspect)
+            # The parents were read from the management account; everything else is unknown.
+            return frozenset(ScopeAspect) - ({ScopeAspect.HIERARCHY} if self.raw.parents else set())
         gaps = set()
         if self.raw.iam is None:
             gaps.add(ScopeAspect.ACCESS)
@@ -309,7 +310,8 @@ class _Account:
             auto_rotation_supported=_auto_rotation_supported(meta),
             created=_time(meta.get("CreationDate")),
             expires=_time(meta.get("ValidTo")),
-            expiry_supported=False,
+            # Only imported key material can expire in AWS KMS (ValidTo at import time).
+            expiry_supported=meta.get("Origin") == "EXTERNAL",
             scheduled_deletion=_time(meta.get("DeletionDate")),
             deletion_window_days=meta.get("PendingDeletionWindowInDays"),
             multi_region=meta.get("MultiRegion"),

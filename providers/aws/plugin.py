@@ -20,6 +20,28 @@ class AwsProvider:
 
         return json.dumps(required_policy(), indent=2)
 
+    def demo(self, request: CollectRequest) -> Inventory:
+        """Build the simulated AWS Organization in in-process moto and scan it through the real code."""
+        from scanner.errors import RuntimeFailure
+
+        try:
+            from moto import mock_aws
+        except ImportError as exc:
+            raise RuntimeFailure(
+                "keyaudit demo needs the cloud simulators: pip install 'keyaudit[demo]'"
+            ) from exc
+        from providers.aws import simulator
+        from providers.aws.demo import build_demo_estate
+
+        simulator.patch_moto()
+        simulator.reset()
+        with simulator.isolated_environment(), mock_aws():
+            estate = build_demo_estate()
+            options = {"regions": estate.regions, "org_role": estate.org_role}
+            return self.collect(
+                CollectRequest(options=options, concurrency=request.concurrency, progress=request.progress)
+            )
+
     def collect(self, request: CollectRequest) -> Inventory:
         # boto3 is imported here, not at module level: only an AWS scan pays for it.
         from providers.aws.collect import AwsCollector, AwsOptions

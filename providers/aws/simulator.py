@@ -3,13 +3,19 @@
 moto (the ``keyaudit[demo]`` extra) lacks custom key stores, stores no rotation period and leaves out
 several DescribeKey fields. We add them the way moto itself is extended: by replacing methods of its
 response class, so boto3's real parser still reads the wire format. Values live in a registry keyed
-by account and region, next to moto's own state, and are cleared with it.
+by account and region, next to moto's own state, and are cleared with it. The same way, CloudHSM gets
+CreateHsm, STS can refuse AssumeRole (``deny_assume_role``) and CloudTrail reports the default event
+selector of a trail created without one; ``fast_key_generation`` and ``organization_account_ids`` make
+seeding an estate (providers/aws/demo.py) fast and its account ids fixed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -34,6 +40,7 @@ def extras(account: str, region: str) -> _Extras:
 
 def reset() -> None:
     _REGISTRY.clear()
+    _DENIED_ROLES.clear()
 
 
 def add_custom_key_store(account: str, region: str, store: dict[str, Any]) -> None:
@@ -41,6 +48,7 @@ def add_custom_key_store(account: str, region: str, store: dict[str, Any]) -> No
 
 
 def set_key_metadata(account: str, region: str, key_id: str, **fields: Any) -> None:
+    """Fields merged into DescribeKey's KeyMetadata; a None value removes a field moto reports."""
     extras(account, region).key_metadata.setdefault(key_id, {}).update(fields)
 
 
@@ -60,7 +68,12 @@ def patch_moto() -> None:
     def describe_key(self: Any) -> str:
         answer = json.loads(original_describe(self))
         metadata = answer["KeyMetadata"]
-        metadata.update(extras(self.current_account, self.region).key_metadata.get(metadata["KeyId"], {}))
+        overrides = extras(self.current_account, self.region).key_metadata.get(metadata["KeyId"], {})
+        for name, value in overrides.items():
+            if value is None:
+                metadata.pop(name, None)
+            else:
+                metadata[name] = value
         return json.dumps(answer)
 
     def get_key_rotation_status(self: Any) -> str:
@@ -101,3 +114,187 @@ def patch_moto() -> None:
     KmsResponse.get_key_rotation_status = get_key_rotation_status  # type: ignore[method-assign]
     KmsResponse.enable_key_rotation = enable_key_rotation  # type: ignore[method-assign]
     KmsResponse.describe_custom_key_stores = describe_custom_key_stores  # type: ignore[attr-defined]
+    _patch_sts()
+    _patch_cloudtrail()
+    _patch_cloudhsm()
+
+
+@contextmanager
+def isolated_environment() -> Iterator[None]:
+    """Fake credentials and no endpoint, profile or config file of the user's: a simulated scan must
+    never reach a real account, whatever the shell around it has set."""
+    saved = {name: os.environ.get(name) for name in _ENVIRONMENT}
+    os.environ.update(_ENVIRONMENT)
+    for name in _CLEARED:
+        saved.setdefault(name, os.environ.pop(name, None))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "keyaudit-demo",
+    "AWS_SECRET_ACCESS_KEY": "keyaudit-demo",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+_CLEARED = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Added for the demo estate (providers/aws/demo.py); each fills one more moto gap.
+
+# Role ARNs STS refuses to hand out credentials for (see ``deny_assume_role``); cleared by ``reset``.
+_DENIED_ROLES: set[str] = set()
+# Key spec -> the one private key moto's CreateKey gets for it inside ``fast_key_generation``.
+_PRIVATE_KEYS: dict[str, Any] = {}
+
+
+def deny_assume_role(role_arn: str) -> None:
+    """Make STS answer AssumeRole into ``role_arn`` with AccessDenied, as it does for a role that does not
+    exist or does not trust the caller. moto hands out credentials for any role ARN (and creates
+    OrganizationAccountAccessRole in every account Organizations creates), so an account whose role is
+    missing, e.g. one invited into the organization rather than created by it, has to be declared here."""
+    _DENIED_ROLES.add(role_arn)
+
+
+@contextmanager
+def fast_key_generation() -> Iterator[None]:
+    """Within the block, moto's CreateKey reuses one generated private key per key spec.
+
+    moto generates a private key for every CreateKey, RSA-2048 even for symmetric and HMAC keys (~63 ms
+    each: most of the time a simulated estate takes to build). Keys created inside the block share the
+    material of their spec: signatures and ciphertexts stay valid, but one key's signature also verifies
+    under another key of the same spec, so this is for seeding estates, never for tests of cryptography.
+    The private key is moto's own (``moto.kms.models.generate_private_key``, the name ``Key.__init__``
+    calls); the original is restored on exit.
+    """
+    from moto.kms import models
+
+    original = models.generate_private_key
+
+    def generate(key_spec: str) -> Any:
+        found = _PRIVATE_KEYS.get(key_spec)
+        if found is None:
+            found = _PRIVATE_KEYS[key_spec] = original(key_spec)
+        return found
+
+    models.generate_private_key = generate
+    try:
+        yield
+    finally:
+        models.generate_private_key = original
+
+
+@contextmanager
+def organization_account_ids(*account_ids: str) -> Iterator[None]:
+    """Within the block, Organizations CreateAccount gives new accounts ``account_ids``, in order.
+
+    moto numbers created accounts at random; a simulated estate judged against a policy that names
+    principals by account (``arn:aws:iam::111122223333:role/KeyAdmin``) needs the ids it names. Once the
+    list runs out, ids are random again. Patches ``moto.organizations.utils.make_random_account_id``,
+    which moto's account model calls; restored on exit.
+    """
+    from moto.organizations import utils
+
+    original = utils.make_random_account_id
+    queue = list(account_ids)
+
+    def next_id() -> str:
+        return queue.pop(0) if queue else original()
+
+    utils.make_random_account_id = next_id
+    try:
+        yield
+    finally:
+        utils.make_random_account_id = original
+
+
+def _patch_sts() -> None:
+    from xml.sax.saxutils import escape
+
+    from moto.sts.responses import TokenResponse
+
+    original_assume_role = TokenResponse.assume_role
+
+    def assume_role(self: Any) -> Any:
+        role_arn = self._get_param("RoleArn")
+        if role_arn not in _DENIED_ROLES:
+            return original_assume_role(self)
+        # STS's own wire format (AccessDenied has no error shape in the STS model, so moto's serializer
+        # would warn about it): HTTP 403 with a query-protocol error document.
+        message = (
+            f"User: arn:aws:iam::{self.current_account}:root is not authorized to perform: "
+            f"sts:AssumeRole on resource: {role_arn}"
+        )
+        body = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            "<RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>"
+        )
+        return body, {"status": 403}
+
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]
+
+
+def _patch_cloudtrail() -> None:
+    """A trail created without event selectors logs all management events, and CloudTrail's
+    GetEventSelectors says so with a default selector; moto answers with no selector at all."""
+    from moto.cloudtrail.responses import CloudTrailResponse
+
+    original_get_event_selectors = CloudTrailResponse.get_event_selectors
+
+    def get_event_selectors(self: Any) -> str:
+        answer = json.loads(original_get_event_selectors(self))
+        if not answer.get("EventSelectors") and not answer.get("AdvancedEventSelectors"):
+            answer["EventSelectors"] = [
+                {
+                    "ReadWriteType": "All",
+                    "IncludeManagementEvents": True,
+                    "DataResources": [],
+                    "ExcludeManagementEventSources": [],
+                }
+            ]
+        return json.dumps(answer)
+
+    CloudTrailResponse.get_event_selectors = get_event_selectors  # type: ignore[method-assign]
+
+
+def _patch_cloudhsm() -> None:
+    """CloudHSM CreateHsm (moto 5.2 has clusters but no HSMs): an ACTIVE HSM in the zone asked for."""
+    import uuid
+
+    from moto.cloudhsmv2.exceptions import ResourceNotFoundException
+    from moto.cloudhsmv2.responses import CloudHSMV2Response
+
+    def create_hsm(self: Any) -> str:
+        params = json.loads(self.body)
+        cluster = self.cloudhsmv2_backend.clusters.get(params.get("ClusterId"))
+        if cluster is None:
+            raise ResourceNotFoundException(f"Cluster {params.get('ClusterId')} not found")
+        number = len(cluster.hsms) + 1
+        hsm = {
+            "AvailabilityZone": params["AvailabilityZone"],
+            "ClusterId": cluster.cluster_id,
+            "EniId": f"eni-{uuid.uuid4().hex[:17]}",
+            "EniIp": params.get("IpAddress") or f"10.0.{number}.10",
+            "HsmId": f"hsm-{uuid.uuid4().hex[:11]}",
+            "State": "ACTIVE",
+            "StateMessage": "HSM created.",
+        }
+        cluster.hsms.append(hsm)
+        return json.dumps({"Hsm": hsm})
+
+    CloudHSMV2Response.create_hsm = create_hsm  # type: ignore[attr-defined]

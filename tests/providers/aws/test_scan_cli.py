@@ -76,7 +76,9 @@ def test_scan_aws_reports_findings_and_exits_3(endpoint: str, tmp_path: Path) ->
     kms.enable_key_rotation(KeyId=rotating["KeyId"], RotationPeriodInDays=90)
 
     inventory_file = tmp_path / "inventory.json"
-    result = _run(endpoint, tmp_path, "--region", REGION, "--format", "json", "--save-inventory", str(inventory_file))
+    result = _run(
+        endpoint, tmp_path, "--region", REGION, "--format", "json", "--save-inventory", str(inventory_file)
+    )
     assert result.returncode == 3, result.stderr
     document = json.loads(result.stdout)
     assert document["scan"]["providers"] == ["aws"]
@@ -97,13 +99,17 @@ def test_scan_aws_reports_findings_and_exits_3(endpoint: str, tmp_path: Path) ->
         capture_output=True, text=True, cwd=tmp_path, check=False,
     )  # fmt: skip
     assert offline.returncode == 3
-    assert {f["finding_id"] for f in json.loads(offline.stdout)["findings"]} == {f["finding_id"] for f in document["findings"]}
+    assert {f["finding_id"] for f in json.loads(offline.stdout)["findings"]} == {
+        f["finding_id"] for f in document["findings"]
+    }
 
 
 def test_scan_aws_org_role_covers_member_accounts(endpoint: str, tmp_path: Path) -> None:
     org = _client(endpoint, "organizations")
     org.create_organization(FeatureSet="ALL")
-    member = org.create_account(AccountName="data-prod", Email="d@example.com")["CreateAccountStatus"]["AccountId"]
+    member = org.create_account(AccountName="data-prod", Email="d@example.com")["CreateAccountStatus"][
+        "AccountId"
+    ]
     creds = _client(endpoint, "sts").assume_role(
         RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
     )["Credentials"]
