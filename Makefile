@@ -36,6 +36,7 @@ format: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/aws_scan.py --keys 1000
 
 # Regenerate the sample inventory and the report it produces, and the copies the demo ships.
 samples: $(VENV)/.test-installed

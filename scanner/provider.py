@@ -3,6 +3,7 @@ the same way a third-party provider would, and are imported only when a scan ask
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -58,8 +59,9 @@ def load_provider(name: str) -> ProviderPlugin:
 
 def merge_inventories(parts: list[Inventory], info: CollectionInfo) -> Inventory:
     """One inventory from several providers' (or shards') inventories."""
+    notes = {k: v for part in parts for k, v in part.collection.notes.items()} | dict(info.notes)
     return Inventory(
-        collection=info,
+        collection=dataclasses.replace(info, notes=notes),
         scopes=tuple(s for p in parts for s in p.scopes),
         key_stores=tuple(s for p in parts for s in p.key_stores),
         keys=tuple(k for p in parts for k in p.keys),

@@ -19,7 +19,13 @@ from typing import Any
 
 from providers.aws.actions import capabilities_for
 from providers.aws.collect import RawAccount, RawEstate, RawKey, RawRegion, RawTrail
-from providers.aws.policy import PolicyParseError, evaluate_identity_policies, evaluate_key_policy
+from providers.aws.policy import (
+    PolicyParseError,
+    PrincipalRef,
+    evaluate_identity_policies,
+    evaluate_key_policy,
+    normalize_principal,
+)
 from scanner.inventory import (
     AccessBinding,
     AuditLogCoverage,
@@ -336,78 +342,80 @@ class _Account:
         return gaps
 
     def _key_policy(self, document: str, key_arn: str, region: str) -> Any:
+        """The evaluated key policy, or None (recorded as an error) when any part of it could not be
+        understood: access read from half a policy is not known access."""
         try:
-            return evaluate_key_policy(document, key_arn=key_arn, account_id=self.account)
+            access = evaluate_key_policy(document, key_arn=key_arn, account_id=self.account)
         except PolicyParseError as exc:
-            self.errors.append(
-                CollectionError(
-                    provider=Provider.AWS,
-                    scope=self.account,
-                    location=region,
-                    api="kms:GetKeyPolicy",
-                    error_class=ErrorClass.MALFORMED_RESPONSE,
-                    message=f"key policy could not be understood: {exc}",
-                    resource=key_arn,
-                )
+            problem = str(exc)
+        else:
+            if not access.problems:
+                return access
+            problem = "; ".join(access.problems[:3])
+        self.errors.append(
+            CollectionError(
+                provider=Provider.AWS,
+                scope=self.account,
+                location=region,
+                api="kms:GetKeyPolicy",
+                error_class=ErrorClass.MALFORMED_RESPONSE,
+                message=f"key policy could not be understood: {problem}"[:500],
+                resource=key_arn,
             )
-            return None
+        )
+        return None
 
     def _policy_bindings(self, access: Any, key_arn: str) -> None:
         for grant in access.grants:
-            self._remember(grant.principal, grant.kind, external=grant.external)
-            self.bindings.append(
-                AccessBinding(
-                    provider=Provider.AWS,
-                    scope=self.account,
-                    principal=grant.principal,
-                    target=key_arn,
-                    level=ScopeLevel.KEY,
-                    capabilities=grant.capabilities,
-                    source=BindingSource.KEY_POLICY,
-                    conditional=grant.conditional,
-                    via="key policy: " + ", ".join(grant.statements) if grant.statements else "key policy",
-                )
-            )
+            via = "key policy: " + ", ".join(grant.statements) if grant.statements else "key policy"
+            ref = PrincipalRef(uid=grant.principal, kind=grant.kind, external=grant.external)
+            self._bind(ref, key_arn, grant.capabilities, source=BindingSource.KEY_POLICY, via=via,
+                       conditional=grant.conditional)  # fmt: skip
 
     def _grant_bindings(self, grants: Iterable[Mapping[str, Any]], key_arn: str) -> None:
+        """Grantees get the grant's operations; a retiring principal can end the grant (lifecycle)."""
         for grant in grants:
-            operations = grant.get("Operations") or []
             via = f"grant {grant.get('Name') or grant.get('GrantId', '')}".strip()
-            grantee = grant.get("GranteePrincipal")
-            if grantee:
-                kind, external = principal_kind(grantee, self.account)
-                self._remember(grantee, kind, external=external)
-                self.bindings.append(
-                    AccessBinding(
-                        provider=Provider.AWS,
-                        scope=self.account,
-                        principal=grantee,
-                        target=key_arn,
-                        level=ScopeLevel.KEY,
-                        capabilities=capabilities_for(f"kms:{op}" for op in operations),
-                        source=BindingSource.GRANT,
-                        via=via,
-                    )
-                )
-            retiring = grant.get("RetiringPrincipal")
-            if retiring:
-                kind, external = principal_kind(retiring, self.account)
-                self._remember(retiring, kind, external=external)
-                self.bindings.append(
-                    AccessBinding(
-                        provider=Provider.AWS,
-                        scope=self.account,
-                        principal=retiring,
-                        target=key_arn,
-                        level=ScopeLevel.KEY,
-                        capabilities=frozenset({Capability.MANAGE_LIFECYCLE}),
-                        source=BindingSource.GRANT,
-                        via=f"{via} (retiring principal)",
-                    )
-                )
+            operations = capabilities_for(f"kms:{op}" for op in grant.get("Operations") or [])
+            for field, capabilities, label in (
+                ("GranteePrincipal", operations, via),
+                (
+                    "RetiringPrincipal",
+                    frozenset({Capability.MANAGE_LIFECYCLE}),
+                    f"{via} (retiring principal)",
+                ),
+            ):
+                value = grant.get(field)
+                if value:
+                    ref = grant_principal(value, self.account)
+                    self._bind(ref, key_arn, capabilities, source=BindingSource.GRANT, via=label)
 
-    def _remember(self, uid: str, kind: PrincipalKind, *, external: bool) -> None:
-        self.principals.append(Principal(uid=uid, kind=kind, display_name=_display(uid), external=external))
+    def _bind(
+        self,
+        ref: PrincipalRef,
+        key_arn: str,
+        capabilities: frozenset[Capability],
+        *,
+        source: BindingSource,
+        via: str,
+        conditional: bool = False,
+    ) -> None:
+        self.principals.append(
+            Principal(uid=ref.uid, kind=ref.kind, display_name=_display(ref.uid), external=ref.external)
+        )
+        self.bindings.append(
+            AccessBinding(
+                provider=Provider.AWS,
+                scope=self.account,
+                principal=ref.uid,
+                target=key_arn,
+                level=ScopeLevel.KEY,
+                capabilities=capabilities,
+                source=source,
+                conditional=conditional,
+                via=via,
+            )
+        )
 
     # ------------------------------------------------------------------ CloudTrail
     def _audit(self) -> Iterator[AuditLogCoverage]:
@@ -541,25 +549,10 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
-def principal_kind(principal: str, account: str) -> tuple[PrincipalKind, bool]:
-    """Kind and whether it belongs to another account, for grantees and IAM entities."""
-    if principal == "*":
-        return PrincipalKind.PUBLIC, False
-    if principal.endswith(".amazonaws.com"):
-        return PrincipalKind.SERVICE, False
-    parts = principal.split(":")
-    if len(parts) >= 6 and parts[0] == "arn":
-        other = parts[4] not in ("", account)
-        resource = parts[5]
-        if resource == "root":
-            return PrincipalKind.ACCOUNT, other
-        if resource.startswith(("role/", "assumed-role/")):
-            return PrincipalKind.ROLE, other
-        if resource.startswith("user/"):
-            return PrincipalKind.USER, other
-        if resource.startswith("group/"):
-            return PrincipalKind.GROUP, other
-    return PrincipalKind.UNKNOWN, False
+def grant_principal(value: str, account: str) -> PrincipalRef:
+    """A grantee or retiring principal: an IAM ARN, an account, or an AWS service principal."""
+    principal_type = "Service" if value.endswith(".amazonaws.com") else "AWS"
+    return normalize_principal(value, account_id=account, principal_type=principal_type)
 
 
 def _display(uid: str) -> str | None:

@@ -246,7 +246,10 @@ def _scan_regions(regions):
     return estate, normalise(estate)
 
 
-@pytest.mark.parametrize("bad", ["{not json", json.dumps({"Statement": "nonsense"})])
+@pytest.mark.parametrize(
+    "bad",
+    ["{not json", json.dumps({"Statement": [{"Effect": "Maybe", "Principal": "*", "Action": "kms:*"}]})],
+)
 def test_malformed_key_policy_is_recorded_and_the_key_is_unknown(kms, bad) -> None:
     # moto stores what it is given; a malformed policy stands for a truncated or corrupted response.
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
@@ -255,6 +258,8 @@ def test_malformed_key_policy_is_recorded_and_the_key_is_unknown(kms, bad) -> No
     kms_backends[ACCOUNT][REGION].keys[key_id].policy = bad
     _, inventory = _scan()
     [key] = inventory.keys
-    if bad.startswith("{not"):
-        assert KeyAspect.ACCESS in key.unreadable
-        assert any(e.error_class is ErrorClass.MALFORMED_RESPONSE for e in inventory.errors)
+    assert KeyAspect.ACCESS in key.unreadable
+    [error] = [e for e in inventory.errors if e.error_class is ErrorClass.MALFORMED_RESPONSE]
+    assert (error.api, error.resource) == ("kms:GetKeyPolicy", key.uid)
+    assert "could not be understood" in error.message
+    assert not [b for b in inventory.bindings if b.target == key.uid and b.source is BindingSource.KEY_POLICY]
