@@ -20,6 +20,7 @@ from scanner.inventory import (
     KeyAspect,
     KeyState,
     KeyStoreAspect,
+    PrincipalKind,
     ScopeAspect,
 )
 from scanner.policy import Role
@@ -151,18 +152,22 @@ def principal_entries(
     failing keys ask for provenance: it costs a second pass over the key's bindings.
     """
     listed = sorted(selected)[:MAX_LISTED]
-    entries: dict[str, dict[str, Any]] = {}
-    for uid in listed:
-        entries[uid] = {
-            "uid": uid,
-            "kind": ctx.principal(uid).kind,
-            "capabilities": cap_values(selected[uid]),
-        }
-    if provenance:
-        for uid, sources in _provenance(ctx, key, set(listed), relevant).items():
-            entries[uid]["sources"] = sources[:MAX_LISTED]
-            entries[uid]["source_count"] = len(sources)
-    return list(entries.values())
+    entries = [_entry(uid, ctx.principal(uid).kind, selected[uid]) for uid in listed]
+    if not provenance:
+        return entries
+    found = _provenance(ctx, key, set(listed), relevant)
+    detailed = []
+    for entry in entries:
+        sources = found[entry["uid"]]
+        detailed.append({**entry, "sources": sources[:MAX_LISTED], "source_count": len(sources)})
+    return detailed
+
+
+@lru_cache(maxsize=65536)
+def _entry(uid: str, kind: PrincipalKind, capabilities: frozenset[Capability]) -> dict[str, Any]:
+    """One principal's evidence entry. Memoised: the same principal with the same capabilities recurs
+    on many keys, and the entry only ever goes into evidence (never mutated; copied to extend)."""
+    return {"uid": uid, "kind": kind, "capabilities": cap_values(capabilities)}
 
 
 def _provenance(

@@ -112,32 +112,57 @@ def _json_default(value: object) -> object:
 
 @dataclass
 class Summary:
-    """Counts kept while findings stream past; decides the exit code."""
+    """Counts kept while findings stream past; decides the exit code.
+
+    One counter keyed by (rule, provider, severity, status, waived); every other view derives from it,
+    so streaming a million findings costs one increment each.
+    """
 
     fail_on: Severity | None  # None: never fail (``--fail-on none``)
-    by_status: Counter[str] = field(default_factory=Counter)
-    by_severity_status: Counter[tuple[str, str]] = field(default_factory=Counter)
-    by_provider_status: Counter[tuple[str, str]] = field(default_factory=Counter)
-    by_rule_status: Counter[tuple[str, str]] = field(default_factory=Counter)
-    blocking: int = 0  # failing findings at or above fail_on, not waived
+    counts: Counter[tuple[str, str, Severity, Status, bool]] = field(default_factory=Counter)
 
     def add(self, finding: Finding) -> None:
-        status = finding.status  # StrEnum members: equal to, and hashed as, their string values
-        self.by_status[status] += 1
-        self.by_severity_status[(finding.severity, status)] += 1
-        self.by_provider_status[(finding.provider, status)] += 1
-        self.by_rule_status[(finding.rule_id, status)] += 1
-        if (
-            self.fail_on is not None
-            and finding.status.is_failing
-            and not finding.waived
-            and finding.severity.rank >= self.fail_on.rank
-        ):
-            self.blocking += 1
+        self.counts[
+            (finding.rule_id, finding.provider, finding.severity, finding.status, finding.waived)
+        ] += 1
+
+    def _view(self, *fields: int) -> Counter[Any]:
+        view: Counter[Any] = Counter()
+        for key, count in self.counts.items():
+            view[key[fields[0]] if len(fields) == 1 else tuple(key[i] for i in fields)] += count
+        return view
+
+    @property
+    def by_status(self) -> Counter[Status]:
+        return self._view(3)
+
+    @property
+    def by_severity_status(self) -> Counter[tuple[Severity, Status]]:
+        return self._view(2, 3)
+
+    @property
+    def by_provider_status(self) -> Counter[tuple[str, Status]]:
+        return self._view(1, 3)
+
+    @property
+    def by_rule_status(self) -> Counter[tuple[str, Status]]:
+        return self._view(0, 3)
+
+    @property
+    def blocking(self) -> int:
+        """Failing (fail, unknown, error), not waived, at or above ``fail_on``."""
+        if self.fail_on is None:
+            return 0
+        threshold = self.fail_on.rank
+        return sum(
+            count
+            for (_, _, severity, status, waived), count in self.counts.items()
+            if status.is_failing and not waived and severity.rank >= threshold
+        )
 
     @property
     def total(self) -> int:
-        return sum(self.by_status.values())
+        return sum(self.counts.values())
 
     def to_dict(self) -> dict[str, Any]:
         severities: dict[str, dict[str, int]] = {}

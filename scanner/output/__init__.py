@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import os
+import queue
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from scanner.errors import InputError
 from scanner.output.base import FindingWriter
@@ -69,6 +72,47 @@ def _check_writable_dir(directory: Path, *, create: bool) -> None:
         raise InputError(f"-o/--output: directory {directory} is not writable")
 
 
+class _BackgroundWriter(io.RawIOBase):
+    """Writes handed over to a thread: the kernel copy of a GB-sized report overlaps rule evaluation
+    (file writes release the GIL). A bounded queue keeps memory flat; a write error is raised on close."""
+
+    _QUEUE_DEPTH = 8
+
+    def __init__(self, target: IO[bytes]) -> None:
+        super().__init__()
+        self._target = target
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self._QUEUE_DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="keyaudit-writer", daemon=True)
+        self._thread.start()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self._error is not None:
+            raise self._error
+        chunk = bytes(data)
+        self._queue.put(chunk)
+        return len(chunk)
+
+    def _drain(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._target.write(chunk)
+                except BaseException as exc:  # handed to the producer on its next write or on close
+                    self._error = exc
+
+    def finish(self) -> None:
+        """Wait for every queued write; raise the first write error, if any."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class AtomicFile:
     """A temporary file beside ``path`` that replaces it only on commit: readers never see half a report."""
 
@@ -76,18 +120,23 @@ class AtomicFile:
         self.path = path
         handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
         self.temp = Path(name)
-        self.stream: IO[bytes] = os.fdopen(handle, "wb")
+        self._file = os.fdopen(handle, "wb")
+        self._writer = _BackgroundWriter(self._file)
+        self.stream: IO[bytes] = self._writer  # type: ignore[assignment]
 
     def commit(self) -> None:
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
+        self._writer.finish()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
         os.chmod(self.temp, 0o644)
         os.replace(self.temp, self.path)
 
     def abort(self) -> None:
+        with contextlib.suppress(BaseException):
+            self._writer.finish()
         with contextlib.suppress(OSError):
-            self.stream.close()
+            self._file.close()
         with contextlib.suppress(FileNotFoundError):
             self.temp.unlink()
 

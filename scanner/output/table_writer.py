@@ -104,12 +104,13 @@ class TableWriter(FindingWriter):
 def _summary_table(summary: Summary) -> Table:
     table = Table(title="Summary by severity")
     table.add_column("Severity")
-    statuses = [s.value for s in Status]
-    for status in statuses:
-        table.add_column(status, justify="right", style=_STATUS_STYLE[status])
+    for status in Status:
+        table.add_column(status.value, justify="right", style=_STATUS_STYLE[status.value])
+    by_severity = summary.by_severity_status
     for severity in Severity:
-        counts = [summary.by_severity_status.get((severity.value, s), 0) for s in statuses]
+        counts = [by_severity.get((severity, status), 0) for status in Status]
         if any(counts):
             table.add_row(Text(severity.value, style=_SEVERITY_STYLE[severity.value]), *map(str, counts))
-    table.add_row("total", *(str(summary.by_status.get(s, 0)) for s in statuses), style="bold")
+    by_status = summary.by_status
+    table.add_row("total", *(str(by_status.get(status, 0)) for status in Status), style="bold")
     return table
