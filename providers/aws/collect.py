@@ -282,23 +282,29 @@ class AwsCollector:
             ]
             for future in (*account_futures, *region_futures):
                 future.result()
-            key_jobs = [
-                (raw.account_id, sessions[raw.account_id], region)
+            key_futures = []
+            for raw in raw_accounts:
+                for region in raw.regions:
+                    if not region.keys:
+                        continue
+                    keys_task = self.progress.task(
+                        f"AWS {raw.account_id} {region.region} keys", total=len(region.keys)
+                    )
+                    account = sessions[raw.account_id]
+                    key_futures.extend(
+                        pool.submit(self._collect_key, account, region.region, key, keys_task)
+                        for key in region.keys
+                    )
+            for future in key_futures:
+                future.result()
+            store_futures = [
+                pool.submit(self._collect_key_stores, raw.account_id, sessions[raw.account_id], region)
                 for raw in raw_accounts
                 for region in raw.regions
-                if region.keys
+                if _uses_custom_key_store(region)
             ]
-            for account_id, account, region in key_jobs:
-                assert region.keys is not None
-                keys_task = self.progress.task(
-                    f"AWS {account_id} {region.region} keys", total=len(region.keys)
-                )
-                futures = [
-                    pool.submit(self._collect_key, account, region.region, key, keys_task)
-                    for key in region.keys
-                ]
-                for future in futures:
-                    future.result()
+            for future in store_futures:
+                future.result()
         return RawEstate(accounts=raw_accounts, errors=self.recorder.errors, api_calls=self.recorder.calls)
 
     def _caller_account(self, session: boto3.Session, home: str) -> str:
@@ -470,12 +476,26 @@ class AwsCollector:
         if listed is not None:
             region.keys = [RawKey(key_id=k["KeyId"], arn=k["KeyArn"]) for k in listed]
         region.aliases = self.paginate(acct, region_name, kms, "list_aliases", "Aliases")
-        region.custom_key_stores = self.paginate(
-            acct, region_name, kms, "describe_custom_key_stores", "CustomKeyStores"
-        )
-        hsm = account.client("cloudhsmv2", region_name)
-        region.hsm_clusters = self.paginate(acct, region_name, hsm, "describe_clusters", "Clusters")
         task.advance()
+
+    def _collect_key_stores(self, account_id: str, account: _Account, region: RawRegion) -> None:
+        """Custom key stores (and the CloudHSM clusters behind them) of a region whose keys use one.
+
+        Read only where a key lives in a custom key store: a store that protects no key puts no data
+        at risk, and two fewer calls per region matter across a large organization.
+        """
+        kms = account.client("kms", region.region)
+        region.custom_key_stores = self.paginate(
+            account_id, region.region, kms, "describe_custom_key_stores", "CustomKeyStores"
+        )
+        if any(
+            s.get("CustomKeyStoreType", "AWS_CLOUDHSM") == "AWS_CLOUDHSM"
+            for s in region.custom_key_stores or []
+        ):
+            hsm = account.client("cloudhsmv2", region.region)
+            region.hsm_clusters = self.paginate(
+                account_id, region.region, hsm, "describe_clusters", "Clusters"
+            )
 
     def _collect_key(self, account: _Account, region: str, key: RawKey, task: Any) -> None:
         """At most five calls per customer key: DescribeKey, GetKeyRotationStatus, GetKeyPolicy,
@@ -511,6 +531,10 @@ class AwsCollector:
         key.grants = listing("ListGrants", "list_grants", "Grants")
         key.tags = listing("ListResourceTags", "list_resource_tags", "Tags")
         task.advance()
+
+
+def _uses_custom_key_store(region: RawRegion) -> bool:
+    return any(key.metadata and key.metadata.get("CustomKeyStoreId") for key in region.keys or [])
 
 
 def _rotation_applies(metadata: dict[str, Any]) -> bool:

@@ -203,8 +203,24 @@ class _Account:
             )
         )
         clusters = {c.get("ClusterId"): c for c in region.hsm_clusters or []}
+        described = set()
         for store in region.custom_key_stores or []:
+            described.add(store["CustomKeyStoreId"])
             self.stores.append(self._custom_store(store, name, clusters, region.hsm_clusters is not None))
+        for store_id, origin in sorted(_custom_stores_in_use(region).items()):
+            if store_id not in described:
+                # Keys name a store that could not be described: it exists, its health is unknown.
+                self.stores.append(
+                    KeyStore(
+                        provider=Provider.AWS,
+                        kind=STORE_KINDS.get(origin, KeyStoreKind.AWS_CLOUDHSM),
+                        uid=custom_store_uid(self.account, name, store_id),
+                        scope=self.account,
+                        location=name,
+                        native_type="AWS::KMS::CustomKeyStore",
+                        unreadable=frozenset({KeyStoreAspect.METADATA}),
+                    )
+                )
         aliases: dict[str, list[str]] = {}
         for alias in region.aliases or []:
             if alias.get("TargetKeyId"):
@@ -465,6 +481,15 @@ def _narrows_delegation(access: Any) -> bool:
     return access is not None and (
         bool(access.denies) or access.delegated_capabilities != _ALL_KMS_CAPABILITIES
     )
+
+
+def _custom_stores_in_use(region: RawRegion) -> dict[str, str]:
+    """Custom key store id -> key origin (AWS_CLOUDHSM or EXTERNAL_KEY_STORE) for the region's keys."""
+    return {
+        key.metadata["CustomKeyStoreId"]: key.metadata.get("Origin", "AWS_CLOUDHSM")
+        for key in region.keys or []
+        if key.metadata and key.metadata.get("CustomKeyStoreId")
+    }
 
 
 def _covers_region(trail: Mapping[str, Any], region: str) -> bool:

@@ -169,3 +169,25 @@ def test_throttling_that_outlives_retries_is_recorded_once_per_call(aws: None) -
     assert all(
         f.status is not Status.PASS for f in findings if f.resource.uid in {k.uid for k in inventory.keys}
     )
+
+
+def test_custom_key_store_that_cannot_be_described_is_unknown_not_missing(aws: None) -> None:
+    from providers.aws import simulator
+
+    kms = boto3.client("kms", region_name=REGION)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    simulator.set_key_metadata(
+        ACCOUNT, REGION, key_id, CustomKeyStoreId="cks-1234567890abcdef0", Origin="AWS_CLOUDHSM"
+    )
+    with failing("describe_custom_key_stores", "AccessDeniedException"):
+        inventory, findings, _ = _scan()
+    [store] = [s for s in inventory.key_stores if s.uid.endswith("cks-1234567890abcdef0")]
+    assert _status(findings, "custom_key_store_healthy", store.uid) is Status.UNKNOWN
+    assert any(e.api == "kms:DescribeCustomKeyStores" for e in inventory.errors)
+
+
+def test_regions_without_custom_key_store_keys_do_not_ask_for_stores(aws: None) -> None:
+    _estate()
+    estate = AwsCollector(AwsOptions(regions=(REGION,)), NullProgress()).collect()
+    assert estate.api_calls["kms:DescribeCustomKeyStores"] == 0
+    assert estate.api_calls["cloudhsmv2:DescribeClusters"] == 0
