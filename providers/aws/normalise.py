@@ -336,7 +336,7 @@ class _Account:
             expiry_supported=meta.get("Origin") == "EXTERNAL",
             scheduled_deletion=_time(meta.get("DeletionDate")),
             deletion_window_days=meta.get("PendingDeletionWindowInDays"),
-            multi_region=meta.get("MultiRegion"),
+            multi_region=bool(meta.get("MultiRegion")),  # always present in AWS; moto omits False
             exportable=False,
             tags={t["TagKey"]: t.get("TagValue", "") for t in raw.tags or []},
             inherits_access=inherits,
@@ -382,7 +382,13 @@ class _Account:
         return None
 
     def _policy_bindings(self, access: Any, key_arn: str) -> None:
+        own_root = f"arn:{_partition(key_arn)}:iam::{self.account}:root"
         for grant in access.grants:
+            if grant.principal == own_root:
+                # AWS's meaning of the account root in a key policy: IAM policies of this account may
+                # grant access (their bindings carry it). The root user itself is break-glass, not an
+                # operational identity to judge for segregation of duties.
+                continue
             via = "key policy: " + ", ".join(grant.statements) if grant.statements else "key policy"
             ref = PrincipalRef(uid=grant.principal, kind=grant.kind, external=grant.external)
             self._bind(ref, key_arn, grant.capabilities, source=BindingSource.KEY_POLICY, via=via,
@@ -572,6 +578,11 @@ def _time(value: Any) -> datetime | None:
 
         return datetime.fromtimestamp(value, tz=UTC)
     return None
+
+
+def _partition(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 1 and parts[1] else "aws"
 
 
 def grant_principal(value: str, account: str) -> PrincipalRef:

@@ -263,3 +263,27 @@ def test_malformed_key_policy_is_recorded_and_the_key_is_unknown(kms, bad) -> No
     assert (error.api, error.resource) == ("kms:GetKeyPolicy", key.uid)
     assert "could not be understood" in error.message
     assert not [b for b in inventory.bindings if b.target == key.uid and b.source is BindingSource.KEY_POLICY]
+
+
+def test_own_account_root_is_delegation_not_a_principal(kms) -> None:
+    # moto's default key policy is AWS's: the account root holds kms:*.
+    kms.create_key()
+    _, inventory = _scan()
+    [key] = inventory.keys
+    assert key.inherits_access
+    assert f"arn:aws:iam::{ACCOUNT}:root" not in inventory.effective_access(key)
+    assert key.multi_region is False
+
+
+def test_other_accounts_root_is_an_external_principal(kms) -> None:
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    partner = {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999988887777:root"},
+               "Action": ["kms:Decrypt"], "Resource": "*"}  # fmt: skip
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=_policy(ROOT, partner))
+    _, inventory = _scan()
+    [key] = inventory.keys
+    assert inventory.effective_access(key)["arn:aws:iam::999988887777:root"] == frozenset(
+        {Capability.DECRYPT}
+    )
+    partner_principal = inventory.principal("arn:aws:iam::999988887777:root")
+    assert partner_principal.external and partner_principal.kind is PrincipalKind.ACCOUNT
