@@ -463,9 +463,12 @@ def _parse_condition(condition: Any, problems: list[str]) -> tuple[bool, bool, b
             if not isinstance(operator, str) or not isinstance(key, str):
                 continue
             if _restricts(operator, key, values):
-                restricting = True
                 if key.lower() == _GRANT_FOR_AWS_RESOURCE:
+                    # Limits what a grant may be for, not who may call: any caller of an integrated
+                    # service still qualifies, so it does not make a public principal non-public.
                     grants_for_aws_only = True
+                else:
+                    restricting = True
     return True, restricting, grants_for_aws_only
 
 
@@ -485,10 +488,33 @@ def _restricts(operator: str, key: str, values: Any) -> bool:
         return False
     if key == _GRANT_FOR_AWS_RESOURCE:
         return any(t.strip().lower() == "true" for t in texts)
+    if any(_matches_anyone(key, t) for t in texts):
+        # "o-*", "arn:aws:iam::*:role/*" or a policy variable match callers of any organization or
+        # account: not a restriction of who may call (the AWS Config public-access rule agrees).
+        return False
     open_network = key in ("aws:sourceip", "aws:vpcsourceip") and all(
         t.strip() in _OPEN_NETWORKS for t in texts
     )
     return not open_network
+
+
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text or "${" in text
+
+
+def _matches_anyone(key: str, value: str) -> bool:
+    """A condition value that does not pin the caller's account or organization."""
+    if key == "kms:viaservice":
+        return False  # names a service; which one is the restriction
+    if key in ("aws:principalarn", "aws:sourcearn"):
+        parts = value.split(":")
+        if len(parts) < 6:
+            return True
+        # An ARN without an account (an S3 bucket) pins the resource itself unless it is a pattern.
+        return _wild(parts[4]) if parts[4] else _wild(value)
+    if key in ("aws:principalorgpaths", "aws:sourceorgpaths"):
+        return _wild(value.split("/", 1)[0])
+    return _wild(value)
 
 
 # --------------------------------------------------------------------------------------------- resources

@@ -167,7 +167,7 @@ def test_grant_for_aws_resource_condition_also_blocks_other_actions_of_the_state
     )
     app = grant(access, APP)
     assert app.capabilities == {C.READ_METADATA}  # only ListGrants can succeed
-    assert app.conditional is True
+    assert app.conditional is False  # the condition limits the grants, not who may call
 
 
 def test_unconditional_deny_overrides_allow_for_everyone() -> None:
@@ -352,8 +352,6 @@ RESTRICTING = [
     {"StringEquals": {"aws:SourceVpce": ["vpce-1", "vpce-2"]}},
     {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
     {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a/r-b/ou-c/*"}},
-    {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-    {"StringEquals": {"kms:GrantIsForAWSResource": ["true"]}},
     # A restricting and a non-restricting key together still restrict.
     {"StringEquals": {"kms:EncryptionContext:app": "x", "aws:PrincipalAccount": ACCOUNT}},
 ]
@@ -362,6 +360,11 @@ NOT_RESTRICTING = [
     {"StringEquals": {"kms:KeySpec": "SYMMETRIC_DEFAULT"}},
     {"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"}},
     {"ArnLikeIfExists": {"aws:SourceArn": "arn:aws:s3:::bucket"}},
+    # Wildcard org/account values and policy variables match callers anywhere. (GrantIsForAWSResource
+    # limits what a grant is for, not who calls: see the grant test above.)
+    {"StringLike": {"aws:PrincipalOrgID": "o-*"}},
+    {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}},
+    {"StringEquals": {"aws:SourceAccount": "${aws:PrincipalAccount}"}},
     {"StringLike": {"aws:PrincipalArn": "*"}},
     {"StringLike": {"aws:PrincipalAccount": ["*"]}},
     {"StringNotEquals": {"aws:PrincipalAccount": OTHER}},
