@@ -10,7 +10,7 @@ from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
 
 META = RuleMeta(
     id="key_grants_restricted",
-    title="Key grants go to known principals of the organisation and allow no re-delegation",
+    title="Key grants go only to known principals of the organisation",
     severity=Severity.HIGH,
     providers=("aws",),
     rationale=(
@@ -18,8 +18,8 @@ META = RuleMeta(
         "visible in the policy document and stay in force until retired or revoked, so they are the "
         "easiest way for access to drift (CEK-02, CEK-13). A grant to another account, to an anonymous "
         "principal or to an identity that no longer exists (a grantee shown only as a unique id) hands "
-        "the key to someone the organisation does not control, and a grant that includes CreateGrant "
-        "lets its holder delegate the key further without touching the key policy. Keys without any "
+        "the key to someone the organisation does not control, and a grant that lets its holder change "
+        "who may use the key spreads it further without touching the key policy. Keys without any "
         "grant pass, as do keys whose grants all go to known principals of the organisation."
     ),
     remediation={

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -299,15 +300,15 @@ class _Account:
             policy_access = self._key_policy(raw.policy, raw.arn, region)
             if policy_access is None:
                 unreadable.add(KeyAspect.ACCESS)
-        delegates = policy_access.delegates_to_iam if policy_access is not None else False
+        delegation = _delegation(policy_access, raw.arn, self.account)
         # Account-wide identity grants reach the key as they are unless its policy narrows them.
-        inherits = delegates and not _narrows_delegation(policy_access)
+        inherits = delegation is not None and not delegation.narrows
         if manager is KeyManager.CUSTOMER:
             if policy_access is not None:
                 self._policy_bindings(policy_access, raw.arn)
             self._grant_bindings(raw.grants or [], raw.arn)
-            if delegates and self.iam is not None:
-                self.bindings.extend(self.iam.key_bindings(raw.arn, None if inherits else policy_access))
+            if delegation is not None and self.iam is not None:
+                self.bindings.extend(self.iam.key_bindings(raw.arn, None if inherits else delegation))
         rotation = _rotation(raw.rotation) if raw.rotation is not None else None
         return Key(
             provider=Provider.AWS,
@@ -395,22 +396,18 @@ class _Account:
                        conditional=grant.conditional)  # fmt: skip
 
     def _grant_bindings(self, grants: Iterable[Mapping[str, Any]], key_arn: str) -> None:
-        """Grantees get the grant's operations; a retiring principal can end the grant (lifecycle)."""
+        """Grantees get the grant's operations. CreateGrant inside a grant only passes on a subset of
+        the grant's own operations and RetireGrant only ends it: neither administers the key, so both
+        are left out (AWS services' grants carry them routinely). A retiring principal can only take
+        access away and gets no binding."""
         for grant in grants:
             via = f"grant {grant.get('Name') or grant.get('GrantId', '')}".strip()
-            operations = capabilities_for(f"kms:{op}" for op in grant.get("Operations") or [])
-            for field, capabilities, label in (
-                ("GranteePrincipal", operations, via),
-                (
-                    "RetiringPrincipal",
-                    frozenset({Capability.MANAGE_LIFECYCLE}),
-                    f"{via} (retiring principal)",
-                ),
-            ):
-                value = grant.get(field)
-                if value:
-                    ref = grant_principal(value, self.account)
-                    self._bind(ref, key_arn, capabilities, source=BindingSource.GRANT, via=label)
+            operations = [op for op in grant.get("Operations") or [] if op not in _GRANT_SELF_OPERATIONS]
+            capabilities = capabilities_for(f"kms:{op}" for op in operations)
+            grantee = grant.get("GranteePrincipal")
+            if grantee and capabilities:
+                ref = grant_principal(grantee, self.account)
+                self._bind(ref, key_arn, capabilities, source=BindingSource.GRANT, via=via)
 
     def _bind(
         self,
@@ -480,13 +477,35 @@ class _Account:
 
 
 _ALL_KMS_CAPABILITIES = capabilities_for(["kms:*"])
+_GRANT_SELF_OPERATIONS = frozenset({"CreateGrant", "RetireGrant"})
 
 
-def _narrows_delegation(access: Any) -> bool:
-    """The key policy delegates to IAM but caps or denies part of it."""
-    return access is not None and (
-        bool(access.denies) or access.delegated_capabilities != _ALL_KMS_CAPABILITIES
-    )
+@dataclass(frozen=True)
+class _Delegation:
+    """What a key policy lets the account's IAM policies grant on the key."""
+
+    capabilities: frozenset[Capability]
+    conditional: bool  # the root statement carries a restricting condition (e.g. aws:PrincipalOrgID)
+    policy: Any  # KeyPolicyAccess, for its denies
+
+    @property
+    def narrows(self) -> bool:
+        return self.conditional or bool(self.policy.denies) or self.capabilities != _ALL_KMS_CAPABILITIES
+
+    def denied_capabilities(self, principal: str) -> frozenset[Capability]:
+        denied: frozenset[Capability] = self.policy.denied_capabilities(principal)
+        return denied
+
+
+def _delegation(access: Any, key_arn: str, account: str) -> _Delegation | None:
+    """Any Allow to the account's own root delegates to IAM, with or without a condition: IAM
+    principals then get access under that condition (dropping it would be a false pass)."""
+    if access is None:
+        return None
+    root = access.grant_for(f"arn:{_partition(key_arn)}:iam::{account}:root")
+    if root is None or not root.capabilities:
+        return None
+    return _Delegation(capabilities=root.capabilities, conditional=root.conditional, policy=access)
 
 
 def _custom_stores_in_use(region: RawRegion) -> dict[str, str]:
@@ -676,9 +695,7 @@ class _Iam:
             if narrowing is None:
                 extra = access.capabilities - broad_caps
             else:
-                extra = (
-                    access.capabilities & narrowing.delegated_capabilities
-                ) - narrowing.denied_capabilities(arn)
+                extra = (access.capabilities & narrowing.capabilities) - narrowing.denied_capabilities(arn)
             if extra:
                 out.append(
                     AccessBinding(
@@ -689,7 +706,7 @@ class _Iam:
                         level=ScopeLevel.KEY,
                         capabilities=extra,
                         source=BindingSource.IDENTITY_POLICY,
-                        conditional=access.conditional,
+                        conditional=access.conditional or (narrowing is not None and narrowing.conditional),
                         via=", ".join(access.via) or None,
                     )
                 )

@@ -287,3 +287,24 @@ def test_other_accounts_root_is_an_external_principal(kms) -> None:
     )
     partner_principal = inventory.principal("arn:aws:iam::999988887777:root")
     assert partner_principal.external and partner_principal.kind is PrincipalKind.ACCOUNT
+
+
+def test_root_statement_with_a_condition_still_delegates_to_iam(kms) -> None:
+    iam = boto3.client("iam")
+    iam.create_role(
+        RoleName="DevOps", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )
+    iam.put_role_policy(
+        RoleName="DevOps",
+        PolicyName="kms",
+        PolicyDocument=_policy({"Effect": "Allow", "Action": "kms:*", "Resource": "*"}),
+    )
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    conditional_root = {**ROOT, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}}
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=_policy(conditional_root))
+    _, inventory = _scan()
+    [key] = inventory.keys
+    devops = f"arn:aws:iam::{ACCOUNT}:role/DevOps"
+    assert inventory.effective_access(key)[devops] >= {Capability.ADMINISTER_ACCESS, Capability.DECRYPT}
+    [binding] = [b for b in inventory.bindings_for(key) if b.principal == devops]
+    assert binding.conditional and binding.level is ScopeLevel.KEY
