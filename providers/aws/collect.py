@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 import boto3
 import botocore.exceptions
 import botocore.parsers
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
 
 from providers.aws.readonly import ReadOnlyViolation, install_guard
 from scanner import __version__
@@ -210,6 +212,7 @@ class AwsCollector:
         self.options = options
         self.progress = progress
         self.recorder = _Recorder()
+        self.partition = "aws"
         self.config = Config(
             retries={"mode": "adaptive", "total_max_attempts": options.max_attempts},
             connect_timeout=10,
@@ -263,10 +266,10 @@ class AwsCollector:
         base = boto3.Session(profile_name=self.options.profile) if self.options.profile else boto3.Session()
         home = base.region_name or DEFAULT_REGION
         caller_account = self._caller_account(base, home)
-        accounts = self._accounts(base, home, caller_account)
         with ThreadPoolExecutor(
             max_workers=self.options.concurrency, thread_name_prefix="keyaudit-aws"
         ) as pool:
+            accounts = self._accounts(pool, base, home, caller_account)
             raw_accounts = [raw for raw, _ in accounts]
             sessions = {raw.account_id: account for raw, account in accounts if account is not None}
             units = self._plan_regions(pool, raw_accounts, sessions, home)
@@ -312,12 +315,15 @@ class AwsCollector:
 
         sts = self._client(session, "sts", home)
         try:
-            return str(sts.get_caller_identity()["Account"])
+            identity = sts.get_caller_identity()
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise RuntimeFailure(f"AWS credentials are not usable: {describe(exc)}") from exc
+        # aws, aws-us-gov or aws-cn: every ARN keyaudit builds uses the caller's partition.
+        self.partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
+        return str(identity["Account"])
 
     def _accounts(
-        self, base: boto3.Session, home: str, caller: str
+        self, pool: ThreadPoolExecutor, base: boto3.Session, home: str, caller: str
     ) -> list[tuple[RawAccount, _Account | None]]:
         wanted = set(self.options.accounts)
         if not self.options.org_role:
@@ -333,25 +339,37 @@ class AwsCollector:
         listed = self.paginate(caller, None, org, "list_accounts", "Accounts")
         if listed is None:
             # Without the organization's account list, scan what we can: the caller's own account.
-            listed = [{"Id": caller, "Status": "ACTIVE"}]
+            listed = [{"Id": caller, "State": "ACTIVE"}]
         described = self.call(caller, None, "organizations:DescribeOrganization", org.describe_organization)
         org_id = (described or {}).get("Organization", {}).get("Id")
-        result: list[tuple[RawAccount, _Account | None]] = []
-        for entry in sorted(listed, key=lambda a: str(a.get("Id"))):
+        entries = [
+            entry
+            for entry in sorted(listed, key=lambda a: str(a.get("Id")))
+            if (not wanted or str(entry.get("Id")) in wanted) and _is_active(entry)
+        ]
+        for missing in sorted(wanted - {str(e.get("Id")) for e in listed}):
+            self.recorder.error(
+                missing,
+                None,
+                "organizations:ListAccounts",
+                LookupError(f"account {missing} (--account) is not a member of the organization"),
+                None,
+            )
+
+        def prepare(entry: dict[str, Any]) -> tuple[RawAccount, _Account | None]:
             account_id = str(entry.get("Id"))
-            if wanted and account_id not in wanted:
-                continue
-            if entry.get("Status", "ACTIVE") != "ACTIVE":
-                continue
-            parents = self._parents(org, caller, account_id, org_id)
-            raw = RawAccount(account_id=account_id, name=entry.get("Name"), parents=parents)
-            session = base if account_id == caller else self._assume(base, home, caller, account_id)
+            raw = RawAccount(
+                account_id=account_id,
+                name=entry.get("Name"),
+                parents=self._parents(org, caller, account_id, org_id),
+            )
+            session = base if account_id == caller else self._assume(base, home, account_id)
             if session is None:
                 raw.reachable = False
-                result.append((raw, None))
-            else:
-                result.append((raw, self._account(account_id, session)))
-        return result
+                return raw, None
+            return raw, self._account(account_id, session)
+
+        return list(pool.map(prepare, entries))
 
     def _parents(self, org: Any, caller: str, account_id: str, org_id: str | None) -> tuple[ScopeRef, ...]:
         chain: list[ScopeRef] = []
@@ -369,26 +387,30 @@ class AwsCollector:
             chain.append(ScopeRef(kind=ScopeKind.AWS_ORGANIZATION, uid=org_id))
         return tuple(chain)
 
-    def _assume(self, base: boto3.Session, home: str, caller: str, account_id: str) -> boto3.Session | None:
-        sts = self._client(base, "sts", home)
-        partition = "aws"
-        role_arn = f"arn:{partition}:iam::{account_id}:role/{self.options.org_role}"
-        answer = self.call(
-            account_id,
-            None,
-            "sts:AssumeRole",
-            lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="keyaudit", DurationSeconds=3600),
-            resource=role_arn,
+    def _assume(self, base: boto3.Session, home: str, account_id: str) -> boto3.Session | None:
+        """A session in ``account_id`` through --org-role, with credentials that renew themselves before
+        they expire (a large organization takes longer to scan than one role session lasts)."""
+        role_arn = f"arn:{self.partition}:iam::{account_id}:role/{self.options.org_role}"
+
+        def sts_client(service: str, **kwargs: Any) -> Any:
+            client = base._session.create_client(service, region_name=home, config=self.config, **kwargs)
+            return install_guard(client, self.recorder.count)
+
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=sts_client,
+            source_credentials=base.get_credentials(),
+            role_arn=role_arn,
+            extra_args={"RoleSessionName": "keyaudit", "DurationSeconds": 3600},
         )
-        if answer is None:
+        first = self.call(account_id, None, "sts:AssumeRole", fetcher.fetch_credentials, resource=role_arn)
+        if first is None:
             return None
-        creds = answer["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=home,
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=first, refresh_using=fetcher.fetch_credentials, method="assume-role"
         )
+        core = botocore.session.get_session()
+        core._credentials = credentials  # the documented way to hand a session refreshable credentials
+        return boto3.Session(botocore_session=core, region_name=home)
 
     def _plan_regions(
         self, pool: ThreadPoolExecutor, accounts: list[RawAccount], sessions: dict[str, _Account], home: str
@@ -531,6 +553,11 @@ class AwsCollector:
         key.grants = listing("ListGrants", "list_grants", "Grants")
         key.tags = listing("ListResourceTags", "list_resource_tags", "Tags")
         task.advance()
+
+
+def _is_active(entry: Mapping[str, Any]) -> bool:
+    """``State`` replaced ``Status`` (retired September 2026); only active accounts can be scanned."""
+    return str(entry.get("State") or entry.get("Status") or "ACTIVE") == "ACTIVE"
 
 
 def _uses_custom_key_store(region: RawRegion) -> bool:

@@ -308,3 +308,26 @@ def test_root_statement_with_a_condition_still_delegates_to_iam(kms) -> None:
     assert inventory.effective_access(key)[devops] >= {Capability.ADMINISTER_ACCESS, Capability.DECRYPT}
     [binding] = [b for b in inventory.bindings_for(key) if b.principal == devops]
     assert binding.conditional and binding.level is ScopeLevel.KEY
+
+
+def test_requested_account_outside_the_organization_is_a_coverage_gap_not_silence(aws) -> None:
+    boto3.client("organizations", region_name=REGION).create_organization(FeatureSet="ALL")
+    _, inventory = _scan(org_role="OrganizationAccountAccessRole", accounts=("999999999999",))
+    assert inventory.scopes == ()
+    [error] = inventory.errors
+    assert (error.scope, error.api) == ("999999999999", "organizations:ListAccounts")
+    assert "not a member of the organization" in error.message
+
+
+def test_member_credentials_renew_themselves(aws) -> None:
+    org = boto3.client("organizations", region_name=REGION)
+    org.create_organization(FeatureSet="ALL")
+    member = org.create_account(AccountName="w", Email="w@example.com")["CreateAccountStatus"]["AccountId"]
+    collector = AwsCollector(
+        AwsOptions(regions=(REGION,), org_role="OrganizationAccountAccessRole"), _progress()
+    )
+    collector._caller_account(boto3.Session(), REGION)
+    session = collector._assume(boto3.Session(), REGION, member)
+    credentials = session.get_credentials()
+    assert credentials.method == "assume-role" and credentials.refresh_needed() is False
+    assert hasattr(credentials, "_refresh_using")  # botocore renews it before expiry
