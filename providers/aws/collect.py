@@ -89,6 +89,7 @@ class RawAccount:
     iam: dict[str, list[dict[str, Any]]] | None = None  # GetAccountAuthorizationDetails, pages merged
     trails: list[RawTrail] | None = None  # None: CloudTrail could not be read in every scanned region
     reachable: bool = True  # False: no credentials for this account (e.g. AssumeRole failed)
+    regions_unknown: bool = False  # the enabled regions could not be listed: others may hold keys
 
 
 @dataclass
@@ -423,7 +424,8 @@ class AwsCollector:
                 raw.account_id, home, "ec2:DescribeRegions", lambda: ec2.describe_regions(AllRegions=False)
             )
             if answer is None:
-                return [home]  # the error is recorded; scan at least the home region
+                raw.regions_unknown = True  # the error is recorded; scan at least the home region
+                return [home]
             return sorted(r["RegionName"] for r in answer.get("Regions", []))
 
         reachable = [raw for raw in accounts if raw.account_id in sessions]

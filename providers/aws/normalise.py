@@ -163,6 +163,17 @@ class _Account:
         if self.iam is not None:
             self.principals.extend(self.iam.principals())
             self.bindings.extend(self.iam.scope_bindings())
+            if self.iam.problems:
+                self.errors.append(
+                    CollectionError(
+                        provider=Provider.AWS,
+                        scope=raw.account_id,
+                        api="iam:GetAccountAuthorizationDetails",
+                        error_class=ErrorClass.MALFORMED_RESPONSE,
+                        message=f"{len(self.iam.problems)} identity policy problem(s): "
+                        + "; ".join(self.iam.problems[:3]),
+                    )
+                )
         self.audit.extend(self._audit())
         self.scope = Scope(
             provider=Provider.AWS,
@@ -179,7 +190,7 @@ class _Account:
             # The parents were read from the management account; everything else is unknown.
             return frozenset(ScopeAspect) - ({ScopeAspect.HIERARCHY} if self.raw.parents else set())
         gaps = set()
-        if self.raw.iam is None:
+        if self.raw.iam is None or (self.iam is not None and self.iam.problems):
             gaps.add(ScopeAspect.ACCESS)
         if self.raw.trails is None or any(
             t.status is None or t.event_selectors is None for t in self.raw.trails
@@ -187,6 +198,8 @@ class _Account:
             gaps.add(ScopeAspect.AUDIT_LOGGING)
         if any(r.keys is None for r in self.raw.regions):
             gaps.add(ScopeAspect.KEYS)
+        if self.raw.regions_unknown:
+            gaps.update({ScopeAspect.KEYS, ScopeAspect.AUDIT_LOGGING})
         return frozenset(gaps)
 
     # ------------------------------------------------------------------ regions, stores, keys
@@ -621,34 +634,56 @@ class _Iam:
 
     def __init__(self, details: Mapping[str, list[dict[str, Any]]], account: str) -> None:
         self.account = account
+        self.problems: list[str] = []  # documents that could not be read: the account's access is unknown
         managed = {p["Arn"]: _default_version(p) for p in details.get("Policies", []) if p.get("Arn")}
         groups = {
-            g["GroupName"]: _documents(g, "GroupPolicyList", managed)
+            g["GroupName"]: self._documents(g, "GroupPolicyList", managed)
             for g in details.get("GroupDetailList", [])
         }
         self.entities: list[tuple[str, PrincipalKind, list[tuple[str, Any]]]] = []
         for user in details.get("UserDetailList", []):
-            documents = _documents(user, "UserPolicyList", managed)
+            documents = self._documents(user, "UserPolicyList", managed)
             for group in user.get("GroupList", []):
                 documents.extend(groups.get(group, []))
             self.entities.append((user["Arn"], PrincipalKind.USER, documents))
         for role in details.get("RoleDetailList", []):
             self.entities.append(
-                (role["Arn"], PrincipalKind.ROLE, _documents(role, "RolePolicyList", managed))
+                (role["Arn"], PrincipalKind.ROLE, self._documents(role, "RolePolicyList", managed))
             )
         self._all_keys: dict[str, Any] = {}
         for arn, _, documents in self.entities:
+            access = evaluate_identity_policies(documents, key_arn=None)
+            self.problems.extend(f"{arn}: {problem}" for problem in access.problems)
+            self._all_keys[arn] = access
+
+    def _documents(
+        self, entity: Mapping[str, Any], inline_key: str, managed: Mapping[str, Any]
+    ) -> list[tuple[str, Any]]:
+        """The entity's readable policy documents; an unreadable one is skipped and noted, so one bad
+        document never erases what the others grant."""
+        named = [
+            (f"inline {p.get('PolicyName')}", _decode(p.get("PolicyDocument")))
+            for p in entity.get(inline_key, [])
+        ]
+        for attached in entity.get("AttachedManagedPolicies", []):
+            arn = attached.get("PolicyArn")
+            if managed.get(arn) is None:
+                self.problems.append(f"managed policy {arn} attached to {entity.get('Arn')} was not returned")
+                continue
+            named.append((attached.get("PolicyName") or arn, managed[arn]))
+        readable = []
+        for name, document in named:
             try:
-                self._all_keys[arn] = evaluate_identity_policies(documents, key_arn=None)
-            except PolicyParseError:
-                self._all_keys[arn] = None
+                evaluate_identity_policies([(name, document)], key_arn=None)
+            except PolicyParseError as exc:
+                self.problems.append(f"{entity.get('Arn')}: {exc}")
+                continue
+            readable.append((name, document))
+        return readable
 
     def principals(self) -> list[Principal]:
-        return [
-            Principal(uid=arn, kind=kind, display_name=_display(arn))
-            for arn, kind, _ in self.entities
-            if self._all_keys.get(arn) is not None and self._all_keys[arn].capabilities
-        ]
+        """Every IAM user and role (key-level bindings may name any of them)."""
+        return [Principal(uid=arn, kind=kind, display_name=_display(arn)) for arn, kind, _ in self.entities]
 
     def scope_bindings(self) -> list[AccessBinding]:
         """What identity policies grant on every key of the account (they apply to keys that delegate)."""
@@ -713,20 +748,6 @@ class _Iam:
         return out
 
 
-def _documents(
-    entity: Mapping[str, Any], inline_key: str, managed: Mapping[str, Any]
-) -> list[tuple[str, Any]]:
-    documents = [
-        (f"inline {p.get('PolicyName')}", _decode(p.get("PolicyDocument")))
-        for p in entity.get(inline_key, [])
-    ]
-    for attached in entity.get("AttachedManagedPolicies", []):
-        document = managed.get(attached.get("PolicyArn"))
-        if document is not None:
-            documents.append((attached.get("PolicyName") or attached["PolicyArn"], document))
-    return documents
-
-
 def _default_version(policy: Mapping[str, Any]) -> Any:
     for version in policy.get("PolicyVersionList", []):
         if version.get("IsDefaultVersion"):
@@ -743,4 +764,4 @@ def _decode(document: Any) -> Any:
 
 def _mentions_specific_kms_resource(documents: list[tuple[str, Any]]) -> bool:
     """Cheap pre-check: only documents naming kms key ARNs need a per-key evaluation."""
-    return any("arn:aws:kms:" in json.dumps(document) for _, document in documents if document is not None)
+    return any(":kms:" in json.dumps(document) for _, document in documents if document is not None)

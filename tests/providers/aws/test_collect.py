@@ -331,3 +331,21 @@ def test_member_credentials_renew_themselves(aws) -> None:
     credentials = session.get_credentials()
     assert credentials.method == "assume-role" and credentials.refresh_needed() is False
     assert hasattr(credentials, "_refresh_using")  # botocore renews it before expiry
+
+
+def test_identity_policy_keyaudit_cannot_read_makes_account_access_unknown_but_keeps_the_rest(kms) -> None:
+    iam = boto3.client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for name, statement in (("Ops", {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}),
+                            ("Odd", {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Principal": "*"})):  # fmt: skip
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+        iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=_policy(statement))
+    kms.put_key_policy(
+        KeyId=kms.create_key()["KeyMetadata"]["KeyId"], PolicyName="default", Policy=_policy(ROOT)
+    )
+    _, inventory = _scan()
+    [key] = inventory.keys
+    assert f"arn:aws:iam::{ACCOUNT}:role/Ops" in inventory.effective_access(key)
+    assert ScopeAspect.ACCESS in inventory.scope_by_uid[ACCOUNT].unreadable
+    assert any(e.api == "iam:GetAccountAuthorizationDetails" and e.error_class is ErrorClass.MALFORMED_RESPONSE
+               for e in inventory.errors)  # fmt: skip
