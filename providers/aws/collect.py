@@ -78,6 +78,7 @@ class RawTrail:
     trail: dict[str, Any]
     status: dict[str, Any] | None = None
     event_selectors: dict[str, Any] | None = None
+    owner: str | None = None  # an organization trail of another account: read where it lives
 
 
 @dataclass
@@ -286,6 +287,7 @@ class AwsCollector:
             ]
             for future in (*account_futures, *region_futures):
                 future.result()
+            self._resolve_organization_trails(raw_accounts, sessions)
             key_futures = []
             for raw in raw_accounts:
                 for region in raw.regions:
@@ -474,23 +476,52 @@ class AwsCollector:
             for trail in answer.get("trailList", []):
                 by_arn.setdefault(trail.get("TrailARN") or trail.get("Name", ""), RawTrail(trail=trail))
         for arn, entry in by_arn.items():
-            home = entry.trail.get("HomeRegion") or (raw.regions[0].region if raw.regions else DEFAULT_REGION)
-            client = account.client("cloudtrail", home)
-            entry.status = self.call(
-                raw.account_id,
-                home,
-                "cloudtrail:GetTrailStatus",
-                lambda c=client, a=arn: c.get_trail_status(Name=a),
-                arn,
-            )
-            entry.event_selectors = self.call(
-                raw.account_id,
-                home,
-                "cloudtrail:GetEventSelectors",
-                lambda c=client, a=arn: c.get_event_selectors(TrailName=a),
-                arn,
-            )
+            owner = _arn_account(arn)
+            if entry.trail.get("IsOrganizationTrail") and owner and owner != raw.account_id:
+                # Member accounts see the organization trail but may not read its settings; they are
+                # taken from the management account's own read (see _resolve_organization_trails).
+                entry.owner = owner
+                continue
+            self._read_trail(account, entry, raw)
         return list(by_arn.values()) if complete else None
+
+    def _read_trail(self, account: _Account, entry: RawTrail, raw: RawAccount) -> None:
+        arn = entry.trail.get("TrailARN") or entry.trail.get("Name", "")
+        home = entry.trail.get("HomeRegion") or (raw.regions[0].region if raw.regions else DEFAULT_REGION)
+        client = account.client("cloudtrail", home)
+        entry.status = self.call(
+            raw.account_id,
+            home,
+            "cloudtrail:GetTrailStatus",
+            lambda c=client, a=arn: c.get_trail_status(Name=a),
+            arn,
+        )
+        entry.event_selectors = self.call(
+            raw.account_id,
+            home,
+            "cloudtrail:GetEventSelectors",
+            lambda c=client, a=arn: c.get_event_selectors(TrailName=a),
+            arn,
+        )
+
+    def _resolve_organization_trails(self, accounts: list[RawAccount], sessions: dict[str, _Account]) -> None:
+        """Give member accounts the settings of organization trails read in the owning account; when
+        the owner was not scanned, try reading them with the member's own credentials."""
+        read = {
+            t.trail.get("TrailARN"): t
+            for raw in accounts
+            for t in raw.trails or []
+            if t.owner is None and t.status is not None and t.event_selectors is not None
+        }
+        for raw in accounts:
+            for entry in raw.trails or []:
+                if entry.owner is None:
+                    continue
+                source = read.get(entry.trail.get("TrailARN"))
+                if source is not None:
+                    entry.status, entry.event_selectors = source.status, source.event_selectors
+                elif raw.account_id in sessions:
+                    self._read_trail(sessions[raw.account_id], entry, raw)
 
     def _collect_region(self, raw: RawAccount, account: _Account, region_name: str, task: Any) -> None:
         region = next(r for r in raw.regions if r.region == region_name)
@@ -555,6 +586,11 @@ class AwsCollector:
         key.grants = listing("ListGrants", "list_grants", "Grants")
         key.tags = listing("ListResourceTags", "list_resource_tags", "Tags")
         task.advance()
+
+
+def _arn_account(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
 
 
 def _is_active(entry: Mapping[str, Any]) -> bool:

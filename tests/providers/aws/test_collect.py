@@ -349,3 +349,29 @@ def test_identity_policy_keyaudit_cannot_read_makes_account_access_unknown_but_k
     assert ScopeAspect.ACCESS in inventory.scope_by_uid[ACCOUNT].unreadable
     assert any(e.api == "iam:GetAccountAuthorizationDetails" and e.error_class is ErrorClass.MALFORMED_RESPONSE
                for e in inventory.errors)  # fmt: skip
+
+
+def test_organization_trail_settings_come_from_the_owning_account() -> None:
+    from providers.aws.collect import RawAccount, RawEstate, RawRegion, RawTrail
+    from providers.aws.normalise import normalise as to_inventory
+
+    arn = "arn:aws:cloudtrail:us-east-1:111111111111:trail/org"
+    trail = {
+        "TrailARN": arn,
+        "IsOrganizationTrail": True,
+        "IsMultiRegionTrail": True,
+        "HomeRegion": "us-east-1",
+    }
+    settings = (
+        {"IsLogging": True},
+        {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]},
+    )
+    owner = RawAccount(account_id="111111111111", regions=[RawRegion(region=REGION, keys=[])], iam={},
+                       trails=[RawTrail(trail=trail, status=settings[0], event_selectors=settings[1])])  # fmt: skip
+    member = RawAccount(account_id="222222222222", regions=[RawRegion(region=REGION, keys=[])], iam={},
+                        trails=[RawTrail(trail=dict(trail), owner="111111111111")])  # fmt: skip
+    AwsCollector(AwsOptions(), _progress())._resolve_organization_trails([owner, member], {})
+    inventory = to_inventory(RawEstate(accounts=[owner, member], errors=[]))
+    coverage = {c.scope: (c.admin_events, c.usage_events) for c in inventory.audit_logging}
+    assert coverage == {"111111111111": (True, True), "222222222222": (True, True)}
+    assert inventory.scope_by_uid["222222222222"].unreadable == frozenset()
