@@ -652,7 +652,7 @@ class _Iam:
             )
         self._all_keys: dict[str, Any] = {}
         for arn, _, documents in self.entities:
-            access = evaluate_identity_policies(documents, key_arn=None)
+            access = evaluate_identity_policies(documents, key_arn=None, account_id=account)
             self.problems.extend(f"{arn}: {problem}" for problem in access.problems)
             self._all_keys[arn] = access
 

@@ -609,10 +609,27 @@ def _applies_to_arn(statement: _Statement, arn: str, *, generous: bool) -> bool:
     return not any(_matches(p, arn, variables_match=not generous) for p in statement.not_resources)
 
 
-def _applies_to_all(statement: _Statement, service: str, prefix: str) -> bool:
-    """Whether the statement covers every resource of ``service`` (Allow: of some account; Deny: anywhere)."""
+def _covers_account(encoded: str, service: str, prefix: str, account: str) -> bool:
+    """The pattern matches every resource of ``service`` starting with ``prefix`` in ``account``, in
+    every region (a pattern for one region, or for another account's keys, does not)."""
+    if not encoded.endswith(_STAR):
+        return False
+    seg = _segments(encoded)
+    partition = seg[1] if len(seg) > 1 and _is_literal(seg[1]) else "aws"
+    regions = ("",) if service == "iam" else ("us-east-1", "ap-southeast-2")
+    return all(
+        _matches(encoded, f"arn:{partition}:{service}:{region}:{account}:{prefix}", variables_match=True)
+        for region in regions
+    )
+
+
+def _applies_to_all(statement: _Statement, service: str, prefix: str, account: str | None = None) -> bool:
+    """Whether the statement covers every resource of ``service`` (Allow: of ``account``, or of some
+    account when None; Deny: anywhere)."""
     if statement.allow:
         if statement.resources is not None:
+            if account:
+                return any(_covers_account(p, service, prefix, account) for p in statement.resources)
             return any(_covers_some_scope(p, service, prefix) for p in statement.resources)
         assert statement.not_resources is not None
         # "All but some" still counts as all (over-approximation) unless nothing of the service is left.
@@ -730,12 +747,16 @@ def _partition(arn: str) -> str:
 
 # ------------------------------------------------------------------------------------- identity policies
 def evaluate_identity_policies(
-    documents: Iterable[tuple[str, str | Mapping[str, Any]]], *, key_arn: str | None
+    documents: Iterable[tuple[str, str | Mapping[str, Any]]],
+    *,
+    key_arn: str | None,
+    account_id: str | None = None,
 ) -> IdentityAccess:
     """What one principal's identity policies (name, document) give it on ``key_arn``, or on every key.
 
-    ``key_arn=None``: capabilities held on all keys of an account or region (a Resource whose key-id part
-    is '*'). KMS actions count where the Resource covers the key; the IAM escalation actions of
+    ``key_arn=None``: capabilities held on all keys of ``account_id`` in every region (a Resource whose
+    key-id part is '*' and whose account and region parts cover them); without ``account_id``, on all keys
+    of some account or region. KMS actions count where the Resource covers the key; the IAM escalation actions of
     ``actions.IAM_ESCALATION_ACTIONS`` give administer_access where the Resource covers every IAM resource
     (``*``). Unconditional denies subtract action by action; conditional ones are ignored
     (over-approximation). Raises ``PolicyParseError`` (naming the policy) for a document that is not a
@@ -750,7 +771,7 @@ def evaluate_identity_policies(
         )
         problems.update(f"{name}: {p}" for p in parsed.problems)
         for statement in parsed.statements:
-            actions = _statement_actions(statement, key_arn)
+            actions = _statement_actions(statement, key_arn, account_id)
             if not actions:
                 continue
             if statement.allow:
@@ -774,13 +795,15 @@ def evaluate_identity_policies(
     )
 
 
-def _statement_actions(statement: _Statement, key_arn: str | None) -> frozenset[str]:
+def _statement_actions(
+    statement: _Statement, key_arn: str | None, account: str | None = None
+) -> frozenset[str]:
     """Table actions an identity-policy statement allows (or denies) on the key / on all keys."""
     out: frozenset[str] = frozenset()
     kms_actions = statement.actions & KMS_ACTIONS
     if kms_actions:
         if key_arn is None:
-            applies = _applies_to_all(statement, "kms", "key/")
+            applies = _applies_to_all(statement, "kms", "key/", account)
         else:
             applies = _applies_to_arn(statement, key_arn, generous=statement.allow)
         if applies:

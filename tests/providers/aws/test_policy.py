@@ -825,3 +825,14 @@ def test_identity_order_never_changes_the_result() -> None:
     assert on_key.capabilities == {C.DECRYPT, C.ENCRYPT, C.ADMINISTER_ACCESS, C.DESTROY}
     assert on_key.via == ("iam", "one-key", "use")
     assert identity(*documents, key_arn=None).capabilities == {C.DECRYPT, C.ENCRYPT, C.ADMINISTER_ACCESS}
+
+
+def test_all_keys_of_the_scanned_account_only() -> None:
+    def all_keys(resource: str) -> frozenset:
+        document = {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": resource}]}
+        return evaluate_identity_policies([("p", document)], key_arn=None, account_id=ACCOUNT).capabilities
+
+    assert all_keys("*") == {C.DECRYPT}
+    assert all_keys(f"arn:aws:kms:*:{ACCOUNT}:key/*") == {C.DECRYPT}
+    assert all_keys("arn:aws:kms:*:999999999999:key/*") == frozenset()  # a central key account's keys
+    assert all_keys(f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*") == frozenset()  # one region: judged per key
