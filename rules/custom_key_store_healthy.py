@@ -72,6 +72,9 @@ def _judge(store: KeyStore) -> RuleResult:
             "active_hsms": cluster.active_hsms,
             "availability_zones": zones,
         }
+        if cluster.degraded:
+            problems.append(f"its cluster {cluster.uid} reports state {cluster.state or 'degraded'}")
+            fixes.append("restore the cluster to an active state")
         if cluster.active_hsms is None:
             unread.append(f"the number of active HSMs in cluster {cluster.uid}")
         elif cluster.active_hsms < _MIN_HSMS:

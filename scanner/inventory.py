@@ -111,9 +111,10 @@ class HsmCluster:
     """A dedicated HSM cluster backing a key store (AWS CloudHSM)."""
 
     uid: str
-    state: str | None = None
+    state: str | None = None  # the provider's own word, for evidence
     active_hsms: int | None = None
     availability_zones: tuple[str, ...] = ()
+    degraded: bool | None = None  # the cluster reports itself not fully operational
 
 
 @dataclass(frozen=True, slots=True, config=_STRICT)

@@ -261,6 +261,7 @@ class _Account:
                 cluster = HsmCluster(
                     uid=cluster_id,
                     state=found.get("State"),
+                    degraded=found.get("State") != "ACTIVE" if found.get("State") else None,
                     active_hsms=len(active),
                     availability_zones=tuple(sorted({h.get("AvailabilityZone", "") for h in active} - {""})),
                 )

@@ -104,3 +104,12 @@ def test_other_key_stores_get_no_result() -> None:
         store("ring", provider=Provider.GCP, kind=KeyStoreKind.GCP_KEY_RING),
     )
     assert _judge(*stores) == {}
+
+
+def test_degraded_cluster_fails_even_with_two_hsms_in_two_zones() -> None:
+    cluster = HsmCluster(
+        uid="cluster-1", state="DEGRADED", active_hsms=2, availability_zones=ZONES, degraded=True
+    )
+    result = _judge(_cloudhsm(hsm_cluster=cluster))[CKS]
+    assert result.status is Status.FAIL
+    assert "DEGRADED" in result.message
