@@ -17,18 +17,37 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
+from providers.capsets import (
+    ADMIN as _ADMIN,
+)
+from providers.capsets import (
+    DECRYPT as _DECRYPT,
+)
+from providers.capsets import (
+    DESTROY as _DESTROY,
+)
+from providers.capsets import (
+    ENCRYPT as _ENCRYPT,
+)
+from providers.capsets import (
+    IMPORT as _IMPORT,
+)
+from providers.capsets import (
+    LIFECYCLE as _LIFECYCLE,
+)
+from providers.capsets import (
+    NOTHING as _NOTHING,
+)
+from providers.capsets import (
+    READ as _READ,
+)
+from providers.capsets import (
+    SIGN as _SIGN,
+)
+from providers.capsets import (
+    VERIFY as _VERIFY,
+)
 from scanner.inventory import Capability
-
-_ADMIN = frozenset({Capability.ADMINISTER_ACCESS})
-_LIFECYCLE = frozenset({Capability.MANAGE_LIFECYCLE})
-_DESTROY = frozenset({Capability.DESTROY})
-_IMPORT = frozenset({Capability.IMPORT_MATERIAL})
-_ENCRYPT = frozenset({Capability.ENCRYPT})
-_DECRYPT = frozenset({Capability.DECRYPT})
-_SIGN = frozenset({Capability.SIGN})
-_VERIFY = frozenset({Capability.VERIFY})
-_READ = frozenset({Capability.READ_METADATA})
-_NOTHING: frozenset[Capability] = frozenset()
 
 _KMS: dict[str, frozenset[Capability]] = {
     # --- change who can do what --------------------------------------------------------------------
