@@ -17,110 +17,81 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
-from providers.capsets import (
-    ADMIN as _ADMIN,
-)
-from providers.capsets import (
-    DECRYPT as _DECRYPT,
-)
-from providers.capsets import (
-    DESTROY as _DESTROY,
-)
-from providers.capsets import (
-    ENCRYPT as _ENCRYPT,
-)
-from providers.capsets import (
-    IMPORT as _IMPORT,
-)
-from providers.capsets import (
-    LIFECYCLE as _LIFECYCLE,
-)
-from providers.capsets import (
-    NOTHING as _NOTHING,
-)
-from providers.capsets import (
-    READ as _READ,
-)
-from providers.capsets import (
-    SIGN as _SIGN,
-)
-from providers.capsets import (
-    VERIFY as _VERIFY,
-)
+from providers import capsets as caps
 from scanner.inventory import Capability
 
 _KMS: dict[str, frozenset[Capability]] = {
     # --- change who can do what --------------------------------------------------------------------
-    "PutKeyPolicy": _ADMIN,
-    "CreateGrant": _ADMIN,  # a grant can give any principal any grant operation on the key
-    "ReplicateKey": _ADMIN,  # the replica gets a key policy of the caller's choosing
+    "PutKeyPolicy": caps.ADMIN,
+    "CreateGrant": caps.ADMIN,  # a grant can give any principal any grant operation on the key
+    "ReplicateKey": caps.ADMIN,  # the replica gets a key policy of the caller's choosing
     # --- lifecycle ---------------------------------------------------------------------------------
-    "EnableKey": _LIFECYCLE,
-    "DisableKey": _LIFECYCLE,
-    "EnableKeyRotation": _LIFECYCLE,
-    "DisableKeyRotation": _LIFECYCLE,
-    "RotateKeyOnDemand": _LIFECYCLE,
-    "UpdateKeyDescription": _LIFECYCLE,
-    "CreateAlias": _LIFECYCLE,
-    "UpdateAlias": _LIFECYCLE,
-    "DeleteAlias": _LIFECYCLE,
-    "RevokeGrant": _LIFECYCLE,
-    "RetireGrant": _LIFECYCLE,
-    "UpdatePrimaryRegion": _LIFECYCLE,
-    "CancelKeyDeletion": _LIFECYCLE,
-    "TagResource": _LIFECYCLE,  # also access-relevant where tag-based (ABAC) conditions are used
-    "UntagResource": _LIFECYCLE,
+    "EnableKey": caps.LIFECYCLE,
+    "DisableKey": caps.LIFECYCLE,
+    "EnableKeyRotation": caps.LIFECYCLE,
+    "DisableKeyRotation": caps.LIFECYCLE,
+    "RotateKeyOnDemand": caps.LIFECYCLE,
+    "UpdateKeyDescription": caps.LIFECYCLE,
+    "CreateAlias": caps.LIFECYCLE,
+    "UpdateAlias": caps.LIFECYCLE,
+    "DeleteAlias": caps.LIFECYCLE,
+    "RevokeGrant": caps.LIFECYCLE,
+    "RetireGrant": caps.LIFECYCLE,
+    "UpdatePrimaryRegion": caps.LIFECYCLE,
+    "CancelKeyDeletion": caps.LIFECYCLE,
+    "TagResource": caps.LIFECYCLE,  # also access-relevant where tag-based (ABAC) conditions are used
+    "UntagResource": caps.LIFECYCLE,
     # --- destruction -------------------------------------------------------------------------------
-    "ScheduleKeyDeletion": _DESTROY,
-    "DeleteImportedKeyMaterial": _DESTROY,
+    "ScheduleKeyDeletion": caps.DESTROY,
+    "DeleteImportedKeyMaterial": caps.DESTROY,
     # --- key material import (BYOK) ----------------------------------------------------------------
-    "ImportKeyMaterial": _IMPORT,
-    "GetParametersForImport": _IMPORT,
+    "ImportKeyMaterial": caps.IMPORT,
+    "GetParametersForImport": caps.IMPORT,
     # --- cryptographic use -------------------------------------------------------------------------
     # Protect only: the caller never sees plaintext it did not bring.
-    "Encrypt": _ENCRYPT,
-    "ReEncryptTo": _ENCRYPT,
-    "GenerateDataKeyWithoutPlaintext": _ENCRYPT,
-    "GenerateDataKeyPairWithoutPlaintext": _ENCRYPT,
-    "Encapsulate": _ENCRYPT,  # ML-KEM: public-key operation, like Encrypt with an asymmetric key
+    "Encrypt": caps.ENCRYPT,
+    "ReEncryptTo": caps.ENCRYPT,
+    "GenerateDataKeyWithoutPlaintext": caps.ENCRYPT,
+    "GenerateDataKeyPairWithoutPlaintext": caps.ENCRYPT,
+    "Encapsulate": caps.ENCRYPT,  # ML-KEM: public-key operation, like Encrypt with an asymmetric key
     # Reveal: the caller obtains plaintext or secret material protected by the key.
-    "Decrypt": _DECRYPT,
-    "ReEncryptFrom": _DECRYPT,
-    "GenerateDataKey": _DECRYPT,
-    "GenerateDataKeyPair": _DECRYPT,
-    "DeriveSharedSecret": _DECRYPT,
-    "Decapsulate": _DECRYPT,  # ML-KEM: recovers the shared secret with the private key
-    "Sign": _SIGN,
-    "GenerateMac": _SIGN,
-    "Verify": _VERIFY,
-    "VerifyMac": _VERIFY,
+    "Decrypt": caps.DECRYPT,
+    "ReEncryptFrom": caps.DECRYPT,
+    "GenerateDataKey": caps.DECRYPT,
+    "GenerateDataKeyPair": caps.DECRYPT,
+    "DeriveSharedSecret": caps.DECRYPT,
+    "Decapsulate": caps.DECRYPT,  # ML-KEM: recovers the shared secret with the private key
+    "Sign": caps.SIGN,
+    "GenerateMac": caps.SIGN,
+    "Verify": caps.VERIFY,
+    "VerifyMac": caps.VERIFY,
     # --- metadata ----------------------------------------------------------------------------------
-    "DescribeKey": _READ,
-    "GetKeyPolicy": _READ,
-    "GetKeyRotationStatus": _READ,
-    "GetKeyLastUsage": _READ,
+    "DescribeKey": caps.READ,
+    "GetKeyPolicy": caps.READ,
+    "GetKeyRotationStatus": caps.READ,
+    "GetKeyLastUsage": caps.READ,
     # A public key is public by design: using it outside KMS is not a use KMS controls.
-    "GetPublicKey": _READ,
-    "ListAliases": _READ,  # account-wide listing (not resource-scoped), metadata only
-    "ListGrants": _READ,
-    "ListKeyPolicies": _READ,
-    "ListKeyRotations": _READ,
-    "ListKeys": _READ,  # account-wide listing (not resource-scoped), metadata only
-    "ListResourceTags": _READ,
-    "ListRetirableGrants": _READ,
-    "DescribeCustomKeyStores": _READ,
+    "GetPublicKey": caps.READ,
+    "ListAliases": caps.READ,  # account-wide listing (not resource-scoped), metadata only
+    "ListGrants": caps.READ,
+    "ListKeyPolicies": caps.READ,
+    "ListKeyRotations": caps.READ,
+    "ListKeys": caps.READ,  # account-wide listing (not resource-scoped), metadata only
+    "ListResourceTags": caps.READ,
+    "ListRetirableGrants": caps.READ,
+    "DescribeCustomKeyStores": caps.READ,
     # --- not about an existing key -----------------------------------------------------------------
     # CreateKey makes a new key (whose creator writes its policy); it gives no power over existing keys.
-    "CreateKey": _NOTHING,
-    "GenerateRandom": _NOTHING,  # no key involved
+    "CreateKey": caps.NOTHING,
+    "GenerateRandom": caps.NOTHING,  # no key involved
     # Custom key stores: connecting, disconnecting or re-pointing a store makes every key in it usable or
     # unusable, like EnableKey/DisableKey. Creating a store touches no key; deleting one requires it to
     # hold no keys any more.
-    "ConnectCustomKeyStore": _LIFECYCLE,
-    "DisconnectCustomKeyStore": _LIFECYCLE,
-    "UpdateCustomKeyStore": _LIFECYCLE,
-    "CreateCustomKeyStore": _NOTHING,
-    "DeleteCustomKeyStore": _NOTHING,
+    "ConnectCustomKeyStore": caps.LIFECYCLE,
+    "DisconnectCustomKeyStore": caps.LIFECYCLE,
+    "UpdateCustomKeyStore": caps.LIFECYCLE,
+    "CreateCustomKeyStore": caps.NOTHING,
+    "DeleteCustomKeyStore": caps.NOTHING,
 }
 
 # Policy-changing IAM actions: with them a principal can attach or write a policy that gives itself (or a
@@ -147,7 +118,7 @@ KMS_ACTIONS: frozenset[str] = frozenset(f"kms:{name}" for name in _KMS)
 ACTIONS: Mapping[str, frozenset[Capability]] = MappingProxyType(
     {
         **{f"kms:{name}": caps for name, caps in sorted(_KMS.items())},
-        **{name: _ADMIN for name in sorted(IAM_ESCALATION_ACTIONS)},
+        **{name: caps.ADMIN for name in sorted(IAM_ESCALATION_ACTIONS)},
     }
 )
 

@@ -37,36 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from providers.capsets import (
-    ADMIN as _ADMIN,
-)
-from providers.capsets import (
-    DECRYPT as _DECRYPT,
-)
-from providers.capsets import (
-    DESTROY as _DESTROY,
-)
-from providers.capsets import (
-    ENCRYPT as _ENCRYPT,
-)
-from providers.capsets import (
-    IMPORT as _IMPORT,
-)
-from providers.capsets import (
-    LIFECYCLE as _LIFECYCLE,
-)
-from providers.capsets import (
-    NOTHING as _NOTHING,
-)
-from providers.capsets import (
-    READ as _READ,
-)
-from providers.capsets import (
-    SIGN as _SIGN,
-)
-from providers.capsets import (
-    VERIFY as _VERIFY,
-)
+from providers import capsets as caps
 from scanner.inventory import Capability
 
 __all__ = [
@@ -79,131 +50,131 @@ __all__ = [
 
 _CLOUDKMS: dict[str, frozenset[Capability]] = {
     # --- change who can do what --------------------------------------------------------------------
-    "cryptoKeys.setIamPolicy": _ADMIN,
-    "keyRings.setIamPolicy": _ADMIN,
-    "importJobs.setIamPolicy": _ADMIN,  # who may import material with the job
-    "ekmConnections.setIamPolicy": _ADMIN,  # who may create keys on the external key manager
-    "ekmConfigs.setIamPolicy": _ADMIN,
+    "cryptoKeys.setIamPolicy": caps.ADMIN,
+    "keyRings.setIamPolicy": caps.ADMIN,
+    "importJobs.setIamPolicy": caps.ADMIN,  # who may import material with the job
+    "ekmConnections.setIamPolicy": caps.ADMIN,  # who may create keys on the external key manager
+    "ekmConfigs.setIamPolicy": caps.ADMIN,
     # --- lifecycle ---------------------------------------------------------------------------------
-    "keyRings.create": _LIFECYCLE,
-    "cryptoKeys.create": _LIFECYCLE,
-    "cryptoKeys.update": _LIFECYCLE,  # rotation schedule, labels, primary version
-    "cryptoKeyVersions.create": _LIFECYCLE,  # rotate (a new version)
-    "cryptoKeyVersions.update": _LIFECYCLE,  # enable / disable a version
-    "cryptoKeyVersions.restore": _LIFECYCLE,  # cancel a scheduled destruction
+    "keyRings.create": caps.LIFECYCLE,
+    "cryptoKeys.create": caps.LIFECYCLE,
+    "cryptoKeys.update": caps.LIFECYCLE,  # rotation schedule, labels, primary version
+    "cryptoKeyVersions.create": caps.LIFECYCLE,  # rotate (a new version)
+    "cryptoKeyVersions.update": caps.LIFECYCLE,  # enable / disable a version
+    "cryptoKeyVersions.restore": caps.LIFECYCLE,  # cancel a scheduled destruction
     # Keys of algorithms that need an expert role to create or manage.
-    "cryptoKeyVersions.manageRawAesCbcKeys": _LIFECYCLE,
-    "cryptoKeyVersions.manageRawAesCtrKeys": _LIFECYCLE,
-    "cryptoKeyVersions.manageRawPKCS1Keys": _LIFECYCLE,
-    "cryptoKeyVersions.managePqcSign": _LIFECYCLE,
+    "cryptoKeyVersions.manageRawAesCbcKeys": caps.LIFECYCLE,
+    "cryptoKeyVersions.manageRawAesCtrKeys": caps.LIFECYCLE,
+    "cryptoKeyVersions.manageRawPKCS1Keys": caps.LIFECYCLE,
+    "cryptoKeyVersions.managePqcSign": caps.LIFECYCLE,
     # Tags can drive IAM conditions, so these are also access-relevant (like AWS TagResource).
-    "keyRings.createTagBinding": _LIFECYCLE,
-    "keyRings.deleteTagBinding": _LIFECYCLE,
+    "keyRings.createTagBinding": caps.LIFECYCLE,
+    "keyRings.deleteTagBinding": caps.LIFECYCLE,
     # External key manager (Cloud EKM) configuration: connections make EXTERNAL_VPC keys usable or not.
-    "ekmConnections.create": _LIFECYCLE,
-    "ekmConnections.update": _LIFECYCLE,
-    "ekmConnections.use": _LIFECYCLE,  # create keys on the connection
-    "ekmConfigs.update": _LIFECYCLE,
+    "ekmConnections.create": caps.LIFECYCLE,
+    "ekmConnections.update": caps.LIFECYCLE,
+    "ekmConnections.use": caps.LIFECYCLE,  # create keys on the connection
+    "ekmConfigs.update": caps.LIFECYCLE,
     # Autokey: the folder configuration and key handles (a handle makes the service agent create a key).
-    "autokeyConfigs.update": _LIFECYCLE,
-    "keyHandles.create": _LIFECYCLE,
+    "autokeyConfigs.update": caps.LIFECYCLE,
+    "keyHandles.create": caps.LIFECYCLE,
     # Key Access Justifications policy configuration (which access reasons keys accept).
-    "kajPolicyConfigs.update": _LIFECYCLE,
+    "kajPolicyConfigs.update": caps.LIFECYCLE,
     # Opts a location out of a key-deletion safeguard (undocumented in [DOC]; in roles/cloudkms.admin).
-    "locations.optOutKeyDeletionMsa": _LIFECYCLE,
-    "importJobs.delete": _LIFECYCLE,
+    "locations.optOutKeyDeletionMsa": caps.LIFECYCLE,
+    "importJobs.delete": caps.LIFECYCLE,
     # Deletion is not destruction (cloud.google.com/kms/docs/delete-kms-resources): it removes the record
     # of a version that is already DESTROYED, IMPORT_FAILED or GENERATION_FAILED (and then of a key with
     # no versions left) from listings. No key material is touched, so it is housekeeping.
-    "cryptoKeyVersions.delete": _LIFECYCLE,
-    "cryptoKeys.delete": _LIFECYCLE,
-    "keyRings.delete": _LIFECYCLE,  # undocumented in [DOC]; admin/editor/owner per [DS]
+    "cryptoKeyVersions.delete": caps.LIFECYCLE,
+    "cryptoKeys.delete": caps.LIFECYCLE,
+    "keyRings.delete": caps.LIFECYCLE,  # undocumented in [DOC]; admin/editor/owner per [DS]
     # Single-tenant Cloud HSM instances and their quorum-approved proposals.
-    "singleTenantHsmInstances.create": _LIFECYCLE,
-    "singleTenantHsmInstances.use": _LIFECYCLE,  # create keys in the instance
-    "singleTenantHsmInstanceProposals.create": _LIFECYCLE,
-    "singleTenantHsmInstanceProposals.approve": _LIFECYCLE,
-    "singleTenantHsmInstanceProposals.execute": _LIFECYCLE,
-    "singleTenantHsmInstanceProposals.delete": _LIFECYCLE,
+    "singleTenantHsmInstances.create": caps.LIFECYCLE,
+    "singleTenantHsmInstances.use": caps.LIFECYCLE,  # create keys in the instance
+    "singleTenantHsmInstanceProposals.create": caps.LIFECYCLE,
+    "singleTenantHsmInstanceProposals.approve": caps.LIFECYCLE,
+    "singleTenantHsmInstanceProposals.execute": caps.LIFECYCLE,
+    "singleTenantHsmInstanceProposals.delete": caps.LIFECYCLE,
     # --- destruction -------------------------------------------------------------------------------
-    "cryptoKeyVersions.destroy": _DESTROY,  # schedule destruction of key material
+    "cryptoKeyVersions.destroy": caps.DESTROY,  # schedule destruction of key material
     # --- key material import (BYOK) ----------------------------------------------------------------
-    "importJobs.create": _IMPORT,
-    "importJobs.useToImport": _IMPORT,
+    "importJobs.create": caps.IMPORT,
+    "importJobs.useToImport": caps.IMPORT,
     # Undocumented in [DOC] (admin, importer, editor, owner per [DS]); by its name it moves key material
     # in and out between trusted HSMs, so it is counted as both import and export (the safe side).
     "cryptoKeyVersions.trustedImportExport": frozenset({Capability.IMPORT_MATERIAL, Capability.EXPORT}),
     # --- cryptographic use -------------------------------------------------------------------------
-    "cryptoKeyVersions.useToEncrypt": _ENCRYPT,
-    "cryptoKeyVersions.useToEncryptViaDelegation": _ENCRYPT,  # see the module docstring
-    "cryptoKeyVersions.useToDecrypt": _DECRYPT,
-    "cryptoKeyVersions.useToDecryptViaDelegation": _DECRYPT,  # see the module docstring
-    "cryptoKeyVersions.useToDecapsulate": _DECRYPT,  # ML-KEM: recovers the shared secret
-    "cryptoKeyVersions.useToSign": _SIGN,  # AsymmetricSign and MacSign
-    "cryptoKeyVersions.useToVerify": _VERIFY,  # MacVerify
+    "cryptoKeyVersions.useToEncrypt": caps.ENCRYPT,
+    "cryptoKeyVersions.useToEncryptViaDelegation": caps.ENCRYPT,  # see the module docstring
+    "cryptoKeyVersions.useToDecrypt": caps.DECRYPT,
+    "cryptoKeyVersions.useToDecryptViaDelegation": caps.DECRYPT,  # see the module docstring
+    "cryptoKeyVersions.useToDecapsulate": caps.DECRYPT,  # ML-KEM: recovers the shared secret
+    "cryptoKeyVersions.useToSign": caps.SIGN,  # AsymmetricSign and MacSign
+    "cryptoKeyVersions.useToVerify": caps.VERIFY,  # MacVerify
     # --- metadata ----------------------------------------------------------------------------------
     # A public key is public by design: using it outside KMS is not a use KMS controls.
-    "cryptoKeyVersions.viewPublicKey": _READ,
-    "cryptoKeyVersions.get": _READ,
-    "cryptoKeyVersions.list": _READ,
-    "cryptoKeys.get": _READ,
-    "cryptoKeys.list": _READ,
-    "cryptoKeys.getIamPolicy": _READ,
-    "keyRings.get": _READ,
-    "keyRings.list": _READ,
-    "keyRings.getIamPolicy": _READ,
-    "keyRings.listEffectiveTags": _READ,
-    "keyRings.listTagBindings": _READ,
-    "importJobs.get": _READ,
-    "importJobs.list": _READ,
-    "importJobs.getIamPolicy": _READ,
-    "ekmConnections.get": _READ,
-    "ekmConnections.list": _READ,
-    "ekmConnections.getIamPolicy": _READ,
-    "ekmConnections.verifyConnectivity": _READ,  # a health check, logged as ADMIN_READ
-    "ekmConfigs.get": _READ,
-    "ekmConfigs.getIamPolicy": _READ,
-    "autokeyConfigs.get": _READ,
-    "keyHandles.get": _READ,
-    "keyHandles.list": _READ,
-    "kajPolicyConfigs.get": _READ,
-    "operations.get": _READ,
-    "folders.showEffectiveAutokeyConfig": _READ,
-    "projects.showEffectiveAutokeyConfig": _READ,
-    "projects.showEffectiveKajEnrollmentConfig": _READ,
-    "projects.showEffectiveKajPolicyConfig": _READ,
-    "protectedResources.search": _READ,
-    "protectableResources.list": _READ,
-    "retiredResources.get": _READ,
-    "retiredResources.list": _READ,
-    "singleTenantHsmInstances.get": _READ,
-    "singleTenantHsmInstances.list": _READ,
-    "singleTenantHsmInstanceProposals.get": _READ,
-    "singleTenantHsmInstanceProposals.list": _READ,
+    "cryptoKeyVersions.viewPublicKey": caps.READ,
+    "cryptoKeyVersions.get": caps.READ,
+    "cryptoKeyVersions.list": caps.READ,
+    "cryptoKeys.get": caps.READ,
+    "cryptoKeys.list": caps.READ,
+    "cryptoKeys.getIamPolicy": caps.READ,
+    "keyRings.get": caps.READ,
+    "keyRings.list": caps.READ,
+    "keyRings.getIamPolicy": caps.READ,
+    "keyRings.listEffectiveTags": caps.READ,
+    "keyRings.listTagBindings": caps.READ,
+    "importJobs.get": caps.READ,
+    "importJobs.list": caps.READ,
+    "importJobs.getIamPolicy": caps.READ,
+    "ekmConnections.get": caps.READ,
+    "ekmConnections.list": caps.READ,
+    "ekmConnections.getIamPolicy": caps.READ,
+    "ekmConnections.verifyConnectivity": caps.READ,  # a health check, logged as ADMIN_READ
+    "ekmConfigs.get": caps.READ,
+    "ekmConfigs.getIamPolicy": caps.READ,
+    "autokeyConfigs.get": caps.READ,
+    "keyHandles.get": caps.READ,
+    "keyHandles.list": caps.READ,
+    "kajPolicyConfigs.get": caps.READ,
+    "operations.get": caps.READ,
+    "folders.showEffectiveAutokeyConfig": caps.READ,
+    "projects.showEffectiveAutokeyConfig": caps.READ,
+    "projects.showEffectiveKajEnrollmentConfig": caps.READ,
+    "projects.showEffectiveKajPolicyConfig": caps.READ,
+    "protectedResources.search": caps.READ,
+    "protectableResources.list": caps.READ,
+    "retiredResources.get": caps.READ,
+    "retiredResources.list": caps.READ,
+    "singleTenantHsmInstances.get": caps.READ,
+    "singleTenantHsmInstances.list": caps.READ,
+    "singleTenantHsmInstanceProposals.get": caps.READ,
+    "singleTenantHsmInstanceProposals.list": caps.READ,
     # --- not about a key ---------------------------------------------------------------------------
-    "locations.generateRandomBytes": _NOTHING,
+    "locations.generateRandomBytes": caps.NOTHING,
     # Which regions the API serves: every use role carries these, and they reveal nothing about keys.
-    "locations.get": _NOTHING,
-    "locations.list": _NOTHING,
+    "locations.get": caps.NOTHING,
+    "locations.list": caps.NOTHING,
 }
 
 _HIERARCHY_AND_IAM: dict[str, frozenset[Capability]] = {
     # An allow policy on a project, folder or organization reaches every key below it.
-    "resourcemanager.projects.setIamPolicy": _ADMIN,
-    "resourcemanager.folders.setIamPolicy": _ADMIN,
-    "resourcemanager.organizations.setIamPolicy": _ADMIN,
-    "resourcemanager.projects.getIamPolicy": _READ,
-    "resourcemanager.folders.getIamPolicy": _READ,
-    "resourcemanager.organizations.getIamPolicy": _READ,
+    "resourcemanager.projects.setIamPolicy": caps.ADMIN,
+    "resourcemanager.folders.setIamPolicy": caps.ADMIN,
+    "resourcemanager.organizations.setIamPolicy": caps.ADMIN,
+    "resourcemanager.projects.getIamPolicy": caps.READ,
+    "resourcemanager.folders.getIamPolicy": caps.READ,
+    "resourcemanager.organizations.getIamPolicy": caps.READ,
     # Editing (or undeleting) a custom role changes what every binding of that role grants.
-    "iam.roles.update": _ADMIN,
-    "iam.roles.undelete": _ADMIN,
+    "iam.roles.update": caps.ADMIN,
+    "iam.roles.undelete": caps.ADMIN,
     # A new role grants nothing until someone who can set IAM policies binds it; deleting one only
     # takes access away.
-    "iam.roles.create": _NOTHING,
-    "iam.roles.delete": _NOTHING,
-    "iam.roles.get": _NOTHING,
-    "iam.roles.list": _NOTHING,
+    "iam.roles.create": caps.NOTHING,
+    "iam.roles.delete": caps.NOTHING,
+    "iam.roles.get": caps.NOTHING,
+    "iam.roles.list": caps.NOTHING,
 }
 
 # The one permission table: IAM permission name -> capabilities.
