@@ -235,9 +235,14 @@ def normalize_principal(
             "oidc-provider": PrincipalKind.ROLE,
         }.get(resource.split("/", 1)[0], PrincipalKind.UNKNOWN)
         return PrincipalRef(value, kind, external)
-    kind = {"assumed-role": PrincipalKind.ROLE, "federated-user": PrincipalKind.USER}.get(
-        resource.split("/", 1)[0], PrincipalKind.UNKNOWN
-    )
+    if resource.startswith("assumed-role/"):
+        # A role session acts with its role's rights: fold it into the role so the role's access from
+        # every source is judged together (the session ARN does not carry the role's path).
+        role = resource.split("/")[1] if resource.count("/") >= 1 else ""
+        return PrincipalRef(
+            f"arn:{found['partition']}:iam::{found['account']}:role/{role}", PrincipalKind.ROLE, external
+        )
+    kind = {"federated-user": PrincipalKind.USER}.get(resource.split("/", 1)[0], PrincipalKind.UNKNOWN)
     return PrincipalRef(value, kind, external)
 
 
@@ -258,6 +263,9 @@ class _Statement:
     not_principal: bool
     has_condition: bool
     restricting: bool
+    # A Deny of everyone whose condition negates an organization/account/network match: a data
+    # perimeter. It confines what the key policy allows to "*" to callers inside the perimeter.
+    perimeter: bool = False
 
     @property
     def everyone(self) -> bool:
@@ -364,7 +372,34 @@ def _parse_statement(
         not_principal=not_principal,
         has_condition=has_condition,
         restricting=restricting,
+        perimeter=effect == "Deny" and _is_perimeter(raw.get("Condition")),
     )
+
+
+_PERIMETER_OPERATORS = ("stringnotequals", "stringnotlike", "arnnotequals", "arnnotlike")
+
+
+def _is_perimeter(condition: Any) -> bool:
+    """A condition that denies callers outside a pinned organization, account or network."""
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, block in condition.items():
+        if not isinstance(operator, str) or not isinstance(block, Mapping):
+            continue
+        base = operator.lower().removeprefix("foranyvalue:").removesuffix("ifexists")
+        if base not in _PERIMETER_OPERATORS:
+            continue
+        for raw_key, values in block.items():
+            key = str(raw_key).lower()
+            listed = values if isinstance(values, list) else [values]
+            texts = [str(v) for v in listed]
+            if (
+                key in RESTRICTING_CONDITION_KEYS
+                and texts
+                and not any(_matches_anyone(key, t) for t in texts)
+            ):
+                return True
+    return False
 
 
 def _parse_actions(raw: Mapping[str, Any], problems: list[str]) -> frozenset[str] | None:
@@ -668,10 +703,13 @@ def evaluate_key_policy(
     )
     allows: list[tuple[_Statement, frozenset[str], tuple[PrincipalRef, ...]]] = []
     deny_rules: set[DenyRule] = set()
+    perimeter: set[str] = set()  # actions a data-perimeter Deny confines to callers inside it
     for statement in parsed.statements:
         actions = statement.actions & KMS_ACTIONS  # IAM actions mean nothing in a key policy
         if not actions:
             continue
+        if statement.perimeter and statement.everyone and _applies_to_arn(statement, key_arn, generous=False):
+            perimeter |= actions
         if statement.allow:
             if _applies_to_arn(statement, key_arn, generous=True):
                 principals = (
@@ -707,7 +745,8 @@ def evaluate_key_policy(
             refs[ref.uid] = ref
             given[ref.uid] |= effective
             labels[ref.uid].add(statement.label)
-            if not statement.restricting:
+            fenced = ref.kind is PrincipalKind.PUBLIC and actions <= perimeter
+            if not statement.restricting and not fenced:
                 unrestricted[ref.uid] = True
                 if ref.uid == root:
                     delegated |= effective

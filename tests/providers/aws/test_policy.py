@@ -497,7 +497,7 @@ def test_principal_kinds_and_external() -> None:
         APP: (K.ROLE, False),
         PARTNER: (K.ROLE, True),
         f"arn:aws:iam::{ACCOUNT}:user/alice": (K.USER, False),
-        f"arn:aws:sts::{OTHER}:assumed-role/Ops/session-1": (K.ROLE, True),
+        f"arn:aws:iam::{OTHER}:role/Ops": (K.ROLE, True),  # a session folds into its role
         unique_id: (K.UNKNOWN, False),
         "bedrock.amazonaws.com": (K.SERVICE, False),
         f"arn:aws:iam::{OTHER}:saml-provider/Corp": (K.ROLE, True),
@@ -836,3 +836,21 @@ def test_all_keys_of_the_scanned_account_only() -> None:
     assert all_keys(f"arn:aws:kms:*:{ACCOUNT}:key/*") == {C.DECRYPT}
     assert all_keys("arn:aws:kms:*:999999999999:key/*") == frozenset()  # a central key account's keys
     assert all_keys(f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*") == frozenset()  # one region: judged per key
+
+
+def test_data_perimeter_deny_confines_a_public_allow() -> None:
+    allow_anyone = stmt("*", ["kms:Decrypt", "kms:DescribeKey"], sid="AnyoneDecrypt")
+    perimeter = stmt("*", "kms:*", effect="Deny", sid="Perimeter",
+                     Condition={"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}})  # fmt: skip
+    assert grant(evaluate(policy(allow_anyone)), "*").conditional is False
+    assert grant(evaluate(policy(allow_anyone, perimeter)), "*").conditional is True
+    leaky = stmt(
+        "*", "kms:*", effect="Deny", sid="Leaky", Condition={"StringNotLike": {"aws:PrincipalOrgID": "o-*"}}
+    )
+    assert grant(evaluate(policy(allow_anyone, leaky)), "*").conditional is False
+
+
+def test_role_session_folds_into_its_role() -> None:
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice"
+    access = evaluate(policy(stmt(aws(session), "kms:Decrypt")))
+    assert grant(access, f"arn:aws:iam::{ACCOUNT}:role/Admin").capabilities == {C.DECRYPT}
