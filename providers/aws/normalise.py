@@ -539,7 +539,7 @@ def trail_logs_kms(raw: RawTrail) -> tuple[bool, bool] | None:
     """(administration logged, key use logged) for one trail, or None when its settings are unknown."""
     if raw.status is None or raw.event_selectors is None:
         return None
-    if not raw.status.get("IsLogging"):
+    if not raw.status.get("IsLogging") or _delivery_failing(raw.status):
         return (False, False)
     advanced = raw.event_selectors.get("AdvancedEventSelectors")
     if advanced:
@@ -561,6 +561,16 @@ def trail_logs_kms(raw: RawTrail) -> tuple[bool, bool] | None:
         admin = admin or mode in ("All", "WriteOnly")
         usage = usage or mode in ("All", "ReadOnly")
     return (admin, usage)
+
+
+def _delivery_failing(status: Mapping[str, Any]) -> bool:
+    """The trail logs but its latest delivery to S3 failed (bucket gone, bucket policy broken): events
+    are not being kept. An old error followed by a successful attempt does not count."""
+    if not status.get("LatestDeliveryError"):
+        return False
+    attempted = status.get("LatestDeliveryAttemptTime")
+    succeeded = status.get("LatestDeliveryAttemptSucceeded")
+    return not (attempted and succeeded and attempted == succeeded)
 
 
 def _management_read_only(fields: Iterable[Mapping[str, Any]]) -> str | None:

@@ -375,3 +375,28 @@ def test_organization_trail_settings_come_from_the_owning_account() -> None:
     coverage = {c.scope: (c.admin_events, c.usage_events) for c in inventory.audit_logging}
     assert coverage == {"111111111111": (True, True), "222222222222": (True, True)}
     assert inventory.scope_by_uid["222222222222"].unreadable == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("status", "logged"),
+    [
+        ({"IsLogging": True}, (True, True)),
+        ({"IsLogging": False}, (False, False)),
+        ({"IsLogging": True, "LatestDeliveryError": "NoSuchBucket"}, (False, False)),
+        (
+            {
+                "IsLogging": True,
+                "LatestDeliveryError": "NoSuchBucket",
+                "LatestDeliveryAttemptTime": "2026-11-20T10:00:00Z",
+                "LatestDeliveryAttemptSucceeded": "2026-11-20T10:00:00Z",
+            },
+            (True, True),
+        ),
+    ],
+)
+def test_trail_that_cannot_deliver_does_not_count_as_logging(status, logged) -> None:
+    from providers.aws.collect import RawTrail
+    from providers.aws.normalise import trail_logs_kms
+
+    selectors = {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]}
+    assert trail_logs_kms(RawTrail(trail={}, status=status, event_selectors=selectors)) == logged
