@@ -1,0 +1,438 @@
+"""Collect (I/O only): read Cloud KMS, Resource Manager and IAM policies for each GCP project, read-only.
+
+This is the per-project path: for every project, Resource Manager gives its number and ancestry (folders
+up to the organization) and the IAM allow policies of the project and of every ancestor (the audit
+configs come with them); Cloud KMS gives the locations, key rings, crypto keys, their versions and the IAM
+policies of every ring and key.
+
+Nothing here interprets what it reads: responses are kept as the REST JSON shape (camelCase, enums as
+names) and ``normalise`` turns them into the inventory. Every failure becomes a CollectionError record;
+one project failing never stops the others. The Google SDKs are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from providers.gcp import clients
+from scanner.inventory import CollectionError, ErrorClass, Provider
+from scanner.progress import Progress
+
+T = TypeVar("T")
+
+POLICY_VERSION = 3  # conditional bindings are only returned (with their condition) for version 3
+CUSTOM_ROLE_PREFIXES = ("projects/", "organizations/")
+
+
+@dataclass
+class GcpOptions:
+    projects: tuple[str, ...] = ()
+    endpoint: str | None = None  # --gcp-endpoint (Private Service Connect, or the loopback replay server)
+    concurrency: int = 8
+    anonymous: bool = False  # send no credentials (replay server only)
+
+
+@dataclass
+class RawCryptoKey:
+    name: str
+    key: dict[str, Any]  # the CryptoKey as listed (REST JSON)
+    versions: list[dict[str, Any]] | None = None  # None: the versions could not be listed
+    policy: dict[str, Any] | None = None  # None: the key's IAM policy could not be read
+
+
+@dataclass
+class RawKeyRing:
+    name: str
+    location: str
+    ring: dict[str, Any]
+    keys: list[RawCryptoKey] | None = None  # None: the ring's keys could not be listed
+    policy: dict[str, Any] | None = None
+
+
+@dataclass
+class RawLocation:
+    location_id: str
+    key_rings: list[RawKeyRing] | None = None  # None: the key rings could not be listed
+
+
+@dataclass
+class RawAncestor:
+    """A folder or the organization above a project, nearest first in ``RawProject.ancestors``."""
+
+    name: str  # folders/N or organizations/N
+    display_name: str | None = None
+    policy: dict[str, Any] | None = None  # None: its IAM policy could not be read
+
+
+@dataclass
+class RawProject:
+    project_id: str
+    resource: str | None = None  # projects/NUMBER, from get_project
+    display_name: str | None = None
+    ancestors: list[RawAncestor] = field(default_factory=list)
+    ancestry_complete: bool = False  # every parent up to the organization (or a parentless top) was read
+    policy: dict[str, Any] | None = None
+    locations: list[RawLocation] | None = None  # None: the KMS locations could not be listed
+    # Custom roles bound in the project's or its ancestors' policies whose permissions were not read.
+    unresolved_roles: set[str] = field(default_factory=set)
+
+
+@dataclass
+class RawGcpEstate:
+    projects: list[RawProject]
+    errors: list[CollectionError]
+    api_calls: Counter[str] = field(default_factory=Counter)
+    # Custom role name -> includedPermissions. Empty for now: reading role definitions needs the IAM
+    # Admin API (google-cloud-iam), which keyaudit does not depend on yet; see RawProject.unresolved_roles.
+    custom_roles: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Recorder:
+    """Thread-safe list of collection errors and a count of API calls made, per operation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.errors: list[CollectionError] = []
+        self.calls: Counter[str] = Counter()
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+
+    def error(
+        self, project: str, location: str | None, api: str, exc: BaseException, resource: str | None
+    ) -> None:
+        record = CollectionError(
+            provider=Provider.GCP,
+            scope=project,
+            location=location,
+            api=api,
+            error_class=classify(exc),
+            message=describe(exc),
+            resource=resource,
+        )
+        with self._lock:
+            self.errors.append(record)
+
+
+def classify(exc: BaseException) -> ErrorClass:
+    """The error class of a google-cloud client exception.
+
+    Over REST, api_core picks the class from the HTTP status: a 403 is ``Forbidden`` (base of the gRPC
+    ``PermissionDenied``), a 429 ``TooManyRequests`` (base of ``ResourceExhausted``): test base classes.
+    """
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as auth_exc
+
+    if isinstance(exc, gexc.Forbidden | gexc.Unauthorized | auth_exc.DefaultCredentialsError):
+        return ErrorClass.ACCESS_DENIED
+    if isinstance(exc, gexc.TooManyRequests):
+        return ErrorClass.THROTTLED
+    if isinstance(exc, gexc.NotFound):
+        return ErrorClass.NOT_FOUND
+    if isinstance(exc, gexc.DeadlineExceeded | gexc.RetryError | TimeoutError):
+        return ErrorClass.TIMEOUT
+    if isinstance(exc, gexc.ServiceUnavailable | auth_exc.TransportError | ConnectionError):
+        return ErrorClass.NETWORK
+    if isinstance(exc, gexc.GoogleAPIError):
+        return ErrorClass.SERVICE_ERROR
+    if _is_requests_error(exc):
+        from requests import exceptions as req_exc
+
+        return ErrorClass.TIMEOUT if isinstance(exc, req_exc.Timeout) else ErrorClass.NETWORK
+    if isinstance(exc, ValueError | KeyError | TypeError):
+        return ErrorClass.MALFORMED_RESPONSE
+    return ErrorClass.OTHER
+
+
+def _is_requests_error(exc: BaseException) -> bool:
+    from requests import exceptions as req_exc
+
+    return isinstance(exc, req_exc.RequestException)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message; never a token (api_core messages carry the Google error message only)."""
+    from google.api_core import exceptions as gexc
+
+    if isinstance(exc, gexc.GoogleAPICallError):
+        reason = f" ({exc.reason})" if exc.reason else ""
+        return f"{type(exc).__name__}{reason}: {exc.message}".strip()[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    """A proto-plus or protobuf message as its REST JSON (camelCase, enums as names)."""
+    from google.protobuf.json_format import MessageToDict
+
+    pb = type(message).pb(message) if hasattr(type(message), "pb") else message
+    return dict(MessageToDict(pb))
+
+
+def custom_roles_in(policy: Mapping[str, Any] | None) -> set[str]:
+    """Custom role names bound in a policy (``projects/P/roles/R``, ``organizations/O/roles/R``)."""
+    if not policy:
+        return set()
+    roles = set()
+    for binding in policy.get("bindings") or ():
+        role = binding.get("role") if isinstance(binding, Mapping) else None
+        if isinstance(role, str) and role.startswith(CUSTOM_ROLE_PREFIXES):
+            roles.add(role.split("_withcond_", 1)[0])
+    return roles
+
+
+class _Clients(threading.local):
+    """One set of clients per worker thread (each holds its own HTTP session)."""
+
+    def __init__(self, options: GcpOptions) -> None:
+        self.options = options
+        self._built: dict[str, Any] = {}
+
+    def get(self, kind: str) -> Any:
+        found = self._built.get(kind)
+        if found is None:
+            factory = {
+                "kms": clients.kms_client,
+                "projects": clients.projects_client,
+                "folders": clients.folders_client,
+                "organizations": clients.organizations_client,
+            }[kind]
+            found = factory(self.options.endpoint, anonymous=self.options.anonymous)
+            self._built[kind] = found
+        return found
+
+
+class GcpCollector:
+    def __init__(self, options: GcpOptions, progress: Progress) -> None:
+        self.options = options
+        self.progress = progress
+        self.recorder = _Recorder()
+        self._clients = _Clients(options)
+        # Folders and organizations are shared by many projects: read each once.
+        self._ancestor_lock = threading.Lock()
+        self._ancestors: dict[str, tuple[RawAncestor, str | None, bool]] = {}
+
+    # ------------------------------------------------------------------ calls
+    def call(
+        self,
+        project: str,
+        location: str | None,
+        api: str,
+        fn: Callable[[], T],
+        resource: str | None = None,
+        *,
+        counted: bool = True,
+    ) -> T | None:
+        """Run one API call; any failure is recorded (never raised) and gives None."""
+        if counted:
+            self.recorder.count(api)
+        try:
+            return fn()
+        except Exception as exc:  # recorded as a coverage gap (UNKNOWN), never turned into a pass
+            self.recorder.error(project, location, api, exc, resource)
+            return None
+
+    def paged(
+        self,
+        project: str,
+        location: str | None,
+        api: str,
+        make: Callable[[], Any],
+        field_name: str,
+        *,
+        resource: str | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """Every item of a pager, page by page (each page counted as one call)."""
+
+        def run() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = []
+            self.recorder.count(api)
+            pager = make()
+            for number, page in enumerate(pager.pages):
+                if number:
+                    self.recorder.count(api)
+                items.extend(as_dict(item) for item in getattr(page, field_name))
+            return items
+
+        return self.call(project, location, api, run, resource, counted=False)
+
+    def _policy(self, project: str, kind: str, resource: str, api: str, location: str | None = None) -> Any:
+        client = self._clients.get(kind)
+        request = {"resource": resource, "options": {"requested_policy_version": POLICY_VERSION}}
+        return self.call(
+            project, location, api, lambda: as_dict(client.get_iam_policy(request=request)), resource
+        )
+
+    # ------------------------------------------------------------------ projects
+    def collect(self) -> RawGcpEstate:
+        projects = list(dict.fromkeys(self.options.projects))
+        task = self.progress.task("GCP projects", total=len(projects))
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.options.concurrency), thread_name_prefix="keyaudit-gcp"
+        ) as pool:
+            futures = [pool.submit(self._collect_project, project_id, task) for project_id in projects]
+            raw = [future.result() for future in futures]
+        return RawGcpEstate(projects=raw, errors=self.recorder.errors, api_calls=self.recorder.calls)
+
+    def _collect_project(self, project_id: str, task: Any) -> RawProject:
+        raw = RawProject(project_id=project_id)
+        try:
+            self._hierarchy(raw)
+            raw.locations = self._locations(raw)
+            raw.unresolved_roles = self._unresolved_roles(raw)
+        except Exception as exc:  # a defect must not stop the other projects: record it
+            self.recorder.error(project_id, None, "keyaudit.collect", exc, f"projects/{project_id}")
+        finally:
+            task.advance()
+        return raw
+
+    def _hierarchy(self, raw: RawProject) -> None:
+        pid = raw.project_id
+        projects = self._clients.get("projects")
+        project = self.call(
+            pid,
+            None,
+            "cloudresourcemanager.projects.get",
+            lambda: as_dict(projects.get_project(name=f"projects/{pid}")),
+            f"projects/{pid}",
+        )
+        # getIamPolicy accepts the project id too, so the project's own policy is still read without it.
+        raw.resource = project.get("name") if project else None
+        raw.display_name = project.get("displayName") if project else None
+        raw.policy = self._policy(
+            pid, "projects", raw.resource or f"projects/{pid}", "cloudresourcemanager.projects.getIamPolicy"
+        )
+        if project is None:
+            return
+        parent = project.get("parent") or None
+        seen: set[str] = set()
+        while parent and parent not in seen:
+            seen.add(parent)
+            ancestor, next_parent, read = self._ancestor(pid, parent)
+            if not read:
+                return  # the chain above is unknown
+            raw.ancestors.append(ancestor)
+            parent = next_parent
+        raw.ancestry_complete = parent is None or parent == ""
+
+    def _ancestor(self, project: str, name: str) -> tuple[RawAncestor, str | None, bool]:
+        """A folder or organization, its parent and whether it could be read (memoised across projects)."""
+        with self._ancestor_lock:
+            found = self._ancestors.get(name)
+        if found is not None:
+            return found
+        if name.startswith("folders/"):
+            kind, noun = "folders", "folders"
+            get: Callable[[], Any] = lambda: self._clients.get("folders").get_folder(name=name)  # noqa: E731
+        elif name.startswith("organizations/"):
+            kind, noun = "organizations", "organizations"
+            get = lambda: self._clients.get("organizations").get_organization(name=name)  # noqa: E731
+        else:
+            self.recorder.error(
+                project, None, "cloudresourcemanager.projects.get", ValueError(f"unknown parent {name}"), name
+            )
+            return RawAncestor(name=name), None, False
+        read = self.call(project, None, f"cloudresourcemanager.{noun}.get", lambda: as_dict(get()), name)
+        if read is None:
+            result = (RawAncestor(name=name), None, False)
+        else:
+            policy = self._policy(project, kind, name, f"cloudresourcemanager.{noun}.getIamPolicy")
+            ancestor = RawAncestor(name=name, display_name=read.get("displayName"), policy=policy)
+            result = (ancestor, read.get("parent") or None, True)
+            # Only successful reads are shared: another project retries (and records) a failure itself.
+            if policy is not None:
+                with self._ancestor_lock:
+                    self._ancestors[name] = result
+        return result
+
+    def _unresolved_roles(self, raw: RawProject) -> set[str]:
+        # Custom role definitions need the IAM Admin API (iam.roles.get), which keyaudit does not call yet:
+        # record the roles so the normaliser reports the access they give as UNKNOWN, never as "no access".
+        roles = custom_roles_in(raw.policy)
+        for ancestor in raw.ancestors:
+            roles |= custom_roles_in(ancestor.policy)
+        for location in raw.locations or ():
+            for ring in location.key_rings or ():
+                roles |= custom_roles_in(ring.policy)
+                for key in ring.keys or ():
+                    roles |= custom_roles_in(key.policy)
+        return roles
+
+    # ------------------------------------------------------------------ Cloud KMS
+    def _locations(self, raw: RawProject) -> list[RawLocation] | None:
+        pid = raw.project_id
+        kms = self._clients.get("kms")
+        parent = f"projects/{pid}"
+
+        def pages() -> list[str]:
+            # list_locations is a mixin without a pager: follow next_page_token by hand.
+            ids: list[str] = []
+            token = ""
+            first = True
+            while first or token:
+                if not first:
+                    self.recorder.count("cloudkms.locations.list")
+                first = False
+                page = kms.list_locations(request={"name": parent, "page_token": token})
+                ids.extend(location.location_id for location in page.locations)
+                token = page.next_page_token
+            return ids
+
+        location_ids = self.call(pid, None, "cloudkms.locations.list", pages, parent)
+        if location_ids is None:
+            return None
+        return [self._location(pid, location_id) for location_id in location_ids]
+
+    def _location(self, pid: str, location_id: str) -> RawLocation:
+        kms = self._clients.get("kms")
+        parent = f"projects/{pid}/locations/{location_id}"
+        rings = self.paged(
+            pid,
+            location_id,
+            "cloudkms.keyRings.list",
+            lambda: kms.list_key_rings(request={"parent": parent}),
+            "key_rings",
+            resource=parent,
+        )
+        if rings is None:
+            return RawLocation(location_id=location_id)
+        return RawLocation(
+            location_id=location_id, key_rings=[self._key_ring(pid, location_id, ring) for ring in rings]
+        )
+
+    def _key_ring(self, pid: str, location_id: str, ring: dict[str, Any]) -> RawKeyRing:
+        kms = self._clients.get("kms")
+        name = str(ring.get("name", ""))
+        raw = RawKeyRing(name=name, location=location_id, ring=ring)
+        raw.policy = self._policy(pid, "kms", name, "cloudkms.keyRings.getIamPolicy", location_id)
+        keys = self.paged(
+            pid,
+            location_id,
+            "cloudkms.cryptoKeys.list",
+            lambda: kms.list_crypto_keys(request={"parent": name}),
+            "crypto_keys",
+            resource=name,
+        )
+        if keys is not None:
+            raw.keys = [self._crypto_key(pid, location_id, key) for key in keys]
+        return raw
+
+    def _crypto_key(self, pid: str, location_id: str, key: dict[str, Any]) -> RawCryptoKey:
+        kms = self._clients.get("kms")
+        name = str(key.get("name", ""))
+        raw = RawCryptoKey(name=name, key=key)
+        raw.versions = self.paged(
+            pid,
+            location_id,
+            "cloudkms.cryptoKeyVersions.list",
+            lambda: kms.list_crypto_key_versions(request={"parent": name}),
+            "crypto_key_versions",
+            resource=name,
+        )
+        raw.policy = self._policy(pid, "kms", name, "cloudkms.cryptoKeys.getIamPolicy", location_id)
+        return raw
