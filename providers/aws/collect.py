@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
 
 from providers.aws.readonly import ReadOnlyViolation, install_guard
+from providers.recorder import Recorder
 from scanner import __version__
 from scanner.inventory import CollectionError, ErrorClass, Provider, ScopeKind, ScopeRef
 from scanner.progress import Progress
@@ -98,34 +99,6 @@ class RawEstate:
     accounts: list[RawAccount]
     errors: list[CollectionError]
     api_calls: Counter[str] = field(default_factory=Counter)
-
-
-class _Recorder:
-    """Thread-safe list of collection errors and a count of API calls made, per operation."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.errors: list[CollectionError] = []
-        self.calls: Counter[str] = Counter()
-
-    def count(self, operation: str) -> None:
-        with self._lock:
-            self.calls[operation] += 1
-
-    def error(
-        self, account: str, region: str | None, api: str, exc: BaseException, resource: str | None
-    ) -> None:
-        record = CollectionError(
-            provider=Provider.AWS,
-            scope=account,
-            location=region,
-            api=api,
-            error_class=classify(exc),
-            message=describe(exc),
-            resource=resource,
-        )
-        with self._lock:
-            self.errors.append(record)
 
 
 _ACCESS_DENIED = {
@@ -213,7 +186,7 @@ class AwsCollector:
     def __init__(self, options: AwsOptions, progress: Progress) -> None:
         self.options = options
         self.progress = progress
-        self.recorder = _Recorder()
+        self.recorder = Recorder(Provider.AWS, classify, describe)
         self.partition = "aws"
         self.config = Config(
             retries={"mode": "adaptive", "total_max_attempts": options.max_attempts},

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from providers.gcp import clients
+from providers.recorder import Recorder
 from scanner.inventory import CollectionError, ErrorClass, Provider
 from scanner.progress import Progress
 
@@ -90,34 +91,6 @@ class RawGcpEstate:
     # Custom role name -> includedPermissions. Empty for now: reading role definitions needs the IAM
     # Admin API (google-cloud-iam), which keyaudit does not depend on yet; see RawProject.unresolved_roles.
     custom_roles: dict[str, list[str]] = field(default_factory=dict)
-
-
-class _Recorder:
-    """Thread-safe list of collection errors and a count of API calls made, per operation."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.errors: list[CollectionError] = []
-        self.calls: Counter[str] = Counter()
-
-    def count(self, operation: str) -> None:
-        with self._lock:
-            self.calls[operation] += 1
-
-    def error(
-        self, project: str, location: str | None, api: str, exc: BaseException, resource: str | None
-    ) -> None:
-        record = CollectionError(
-            provider=Provider.GCP,
-            scope=project,
-            location=location,
-            api=api,
-            error_class=classify(exc),
-            message=describe(exc),
-            resource=resource,
-        )
-        with self._lock:
-            self.errors.append(record)
 
 
 def classify(exc: BaseException) -> ErrorClass:
@@ -211,7 +184,7 @@ class GcpCollector:
     def __init__(self, options: GcpOptions, progress: Progress) -> None:
         self.options = options
         self.progress = progress
-        self.recorder = _Recorder()
+        self.recorder = Recorder(Provider.GCP, classify, describe)
         self._clients = _Clients(options)
         # Folders and organizations are shared by many projects: read each once.
         self._ancestor_lock = threading.Lock()

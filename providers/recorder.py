@@ -1,0 +1,45 @@
+"""What every collector keeps while it runs: collection errors (as data) and API calls per operation."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from scanner.inventory import CollectionError, ErrorClass, Provider
+
+
+class Recorder:
+    """Thread-safe; ``classify`` and ``describe`` turn a provider's SDK exception into class and message."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        classify: Callable[[BaseException], ErrorClass],
+        describe: Callable[[BaseException], str],
+    ) -> None:
+        self._provider = provider
+        self._classify = classify
+        self._describe = describe
+        self._lock = threading.Lock()
+        self.errors: list[CollectionError] = []
+        self.calls: Counter[str] = Counter()
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+
+    def error(
+        self, scope: str, location: str | None, api: str, exc: BaseException, resource: str | None
+    ) -> None:
+        record = CollectionError(
+            provider=self._provider,
+            scope=scope,
+            location=location,
+            api=api,
+            error_class=self._classify(exc),
+            message=self._describe(exc),
+            resource=resource,
+        )
+        with self._lock:
+            self.errors.append(record)
