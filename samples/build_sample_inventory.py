@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# KEY_SPECS: the AWS provider's own KeySpec table, so the sample reads key specs as a scan would.
+from providers.aws.normalise import KEY_SPECS
 from scanner.inventory import (
     AccessBinding,
     AuditLogCoverage,
@@ -165,15 +167,6 @@ AWS_REGIONS = ("eu-west-1", "us-east-1")
 CLOUDHSM_STORE = f"arn:aws:kms:eu-west-1:{PAYMENTS}:custom-key-store/cks-0f1e2d3c4b5a69788"
 XKS_STORE = f"arn:aws:kms:us-east-1:{PAYMENTS}:custom-key-store/cks-7a8b9c0d1e2f3a4b5"
 
-# KeySpec -> (key type, size in bits, canonical curve)
-AWS_KEY_SPECS: dict[str, tuple[KeyType, int, str | None]] = {
-    "SYMMETRIC_DEFAULT": (KeyType.SYMMETRIC, 256, None),
-    "RSA_2048": (KeyType.RSA, 2048, None),
-    "RSA_4096": (KeyType.RSA, 4096, None),
-    "ECC_NIST_P256": (KeyType.EC, 256, "P-256"),
-    "ECC_SECG_P256K1": (KeyType.EC, 256, "secp256k1"),
-}
-
 
 @dataclass(frozen=True)
 class AwsRegion:
@@ -196,7 +189,7 @@ def iam(account: str, path: str) -> str:
 
 def aws_key(e: Estate, where: AwsRegion, key_id: str, alias: str, created: datetime, **kw: Any) -> Key:
     """A KMS key; symmetric ENCRYPT_DECRYPT in the region's default store unless ``kw`` says otherwise."""
-    key_type, size_bits, curve = AWS_KEY_SPECS[kw.setdefault("algorithm", "SYMMETRIC_DEFAULT")]
+    key_type, size_bits, curve = KEY_SPECS[kw.setdefault("algorithm", "SYMMETRIC_DEFAULT")]
     kw.setdefault("store", where.default_store)
     kw.setdefault("purpose", KeyPurpose.ENCRYPT)
     kw.setdefault("protection", ProtectionLevel.HSM)  # AWS KMS keys live in multi-tenant FIPS HSMs
