@@ -56,6 +56,7 @@ META = RuleMeta(
     controls=(
         "CSA-AICM:CEK-02",
         "CIS-GCP-3.0:1.11",
+        "CIS-GCP-5.0:1.12",
         "GCP-SCC:KMS_ROLE_SEPARATION",
         "ISO-27002-2022:5.3",
         "ISO-27001-2022:A.5.3",

@@ -68,6 +68,8 @@ META = RuleMeta(
         "CIS-AWS-5.0:3.1",
         "CIS-AWS-7.0:4.1",
         "CIS-GCP-3.0:2.1",
+        "CIS-GCP-5.0:2.1",
+        "GCP-SCC:AUDIT_LOGGING_DISABLED",
         "CIS-Azure-3.0:6.1.4",
         "CIS-Azure-5.0:6.1.1.4",
         "AzurePolicy:cf820ca0-f99e-4f3e-84fb-66e913812d21",

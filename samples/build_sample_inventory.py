@@ -590,6 +590,7 @@ def add_gcp_scopes_and_hierarchy(e: Estate) -> dict[str, str]:
     for name, account in (
         ("monitoring", "kms-monitoring@example-kms-prod"),
         ("dataflow", "dataflow-runner@example-analytics-prod"),
+        ("ml_training", "ml-training@example-analytics-prod"),
         ("payments_api", "payments-api@example-payments-prod"),
         ("auth", "auth-service@example-payments-prod"),
         ("settlement", "settlement@example-payments-prod"),
@@ -713,6 +714,9 @@ def add_gcp_analytics_project(e: Estate, p: dict[str, str]) -> None:
         tags=internal,
     )
     e.grant(k, p["all_authenticated"], ENCRYPT_DECRYPT, via="roles/cloudkms.cryptoKeyEncrypterDecrypter")
+    # A fourth user (with the project owner and decrypter and allAuthenticatedUsers): key_users_limited FAIL
+    # at the sample policy's limit of 3.
+    e.grant(k, p["ml_training"], ENCRYPT_DECRYPT, via="roles/cloudkms.cryptoKeyEncrypterDecrypter")
     # key_usage_audit_logging_enabled FAIL: no Data Access audit logs for Cloud KMS (Admin Activity is on).
     e.audit.append(
         AuditLogCoverage(

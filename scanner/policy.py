@@ -102,6 +102,9 @@ class ProtectionPolicy(_Section):
 
 class SegregationPolicy(_Section):
     min_administrators: PositiveInt = 2
+    # Extension: most distinct principals that may use one key (GCP SCC TOO_MANY_KMS_USERS flags more
+    # than three); None switches the check off.
+    max_key_users: PositiveInt | None = 3
 
 
 class ReplicationPolicy(_Section):
