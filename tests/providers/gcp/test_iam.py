@@ -40,8 +40,6 @@ ADMIN_CAPS = frozenset(
         C.DESTROY,
         C.IMPORT_MATERIAL,
         C.EXPORT,
-        C.ENCRYPT,  # via delegation, see providers/gcp/permissions.py
-        C.DECRYPT,
         C.READ_METADATA,
     }
 )
@@ -231,13 +229,13 @@ def test_version_1_withcond_roles_are_conditional_and_resolved() -> None:
 def test_unknown_roles_keep_the_grant_with_unknown_capabilities() -> None:
     grants = normalize_policy(
         _policy(
-            {"role": "roles/storage.admin", "members": [APP]},
+            {"role": "roles/cloudkms.someNewRole", "members": [APP]},
             {"role": "projects/kms-prod/roles/unread", "members": [OPS]},
         )
     )
     assert [(g.member, g.capabilities, g.role) for g in grants] == [
         (OPS, None, "projects/kms-prod/roles/unread"),
-        (APP, None, "roles/storage.admin"),
+        (APP, None, "roles/cloudkms.someNewRole"),
     ]
 
 
