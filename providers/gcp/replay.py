@@ -261,6 +261,7 @@ class RecordedRequest:
     query: dict[str, list[str]]
     body: Any
     raw_query: str
+    authorization: str | None = None  # the Authorization header's scheme only ("Bearer"), never the token
 
     def __str__(self) -> str:
         suffix = f"?{self.raw_query}" if self.raw_query else ""
@@ -313,7 +314,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
-        status, payload = self.server.replay._respond(self.command, self.path, raw)
+        scheme = (self.headers.get("Authorization") or "").split(" ", 1)[0] or None
+        status, payload = self.server.replay._respond(self.command, self.path, raw, scheme)
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -471,7 +473,9 @@ class ReplayServer:
             self._connections.discard(conn)
             self._handler_threads.discard(threading.current_thread())
 
-    def _respond(self, method: str, target: str, raw_body: bytes) -> tuple[int, Any]:
+    def _respond(
+        self, method: str, target: str, raw_body: bytes, authorization: str | None = None
+    ) -> tuple[int, Any]:
         split = urlsplit(target)
         path = unquote(split.path)
         params = parse_qs(split.query, keep_blank_values=True)
@@ -482,7 +486,7 @@ class ReplayServer:
                 body = json.loads(raw_body)
             except ValueError:
                 body = raw_body.decode("utf-8", "replace")
-        request = RecordedRequest(method.upper(), path, query, body, split.query)
+        request = RecordedRequest(method.upper(), path, query, body, split.query, authorization)
         with self._lock:
             self.calls[path] += 1
             self.requests.append(request)
