@@ -63,7 +63,6 @@ META = RuleMeta(
         "CSA-AICM:CEK-02",
         "CIS-GCP-3.0:1.11",
         "CIS-GCP-5.0:1.12",
-        "GCP-SCC:KMS_PROJECT_HAS_OWNER",
     ),
 )
 

@@ -14,7 +14,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _no_real_cloud_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_real_cloud_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """A developer's real profile or token must never leak into a test."""
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
@@ -23,6 +25,10 @@ def _no_real_cloud_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("KEYAUDIT_GCP_ENDPOINT", raising=False)
+    # No gcloud Application Default Credentials file, and no probe of the GCE metadata server.
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path_factory.mktemp("gcloud-config")))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
 
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

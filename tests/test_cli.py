@@ -244,9 +244,9 @@ def test_policy_check_reports_bad_file(keyaudit, tmp_path: Path) -> None:
 
 
 def test_scan_of_a_provider_not_yet_built_says_so(keyaudit) -> None:
-    result = keyaudit("scan", "gcp", "--project", "p")
+    result = keyaudit("scan", "azure", "--subscription", "s")
     assert result.returncode == 1
-    assert "provider 'gcp' is not available" in result.stderr
+    assert "provider 'azure' is not available" in result.stderr
     assert keyaudit("scan", "oracle").returncode == 2
 
 

@@ -794,12 +794,11 @@ def _data_account(d: _Account, home: str, other: str) -> None:
         description="Envelope encryption of data exports", spec="RSA_4096", tags=confidential,
     )  # fmt: skip
     # Console default policy: LegacyBatchJob's decrypt-all policy reaches this key through root delegation.
+    # With the three analytics readers that makes four users (key_users_limited FAIL at the limit of 3).
+    readers = (app["app-analytics"], app["app-ml"], app["app-log-reader"])
     d.key(
         home, "analytics-warehouse",
-        [
-            root_statement(d.id), admins,
-            use_statement(app["app-analytics"]), attachment_statement(app["app-analytics"]),
-        ],
+        [root_statement(d.id), admins, use_statement(*readers), attachment_statement(app["app-analytics"])],
         description="Analytics warehouse (Redshift)", tags=confidential, rotation=90,
     )  # fmt: skip
     # Restricted data in a CloudHSM key store whose cluster has a single HSM in one zone

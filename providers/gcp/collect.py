@@ -12,6 +12,7 @@ one project failing never stops the others. The Google SDKs are imported inside 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from providers.gcp import clients
+from providers.gcp.readonly import ReadOnlyGuardError, ReadOnlyViolation
 from providers.recorder import Recorder
 from scanner.inventory import CollectionError, ErrorClass, Provider
 from scanner.progress import Progress
 
 T = TypeVar("T")
 
+_REQUEST_PREFIX = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE) \S+: ")
 POLICY_VERSION = 3  # conditional bindings are only returned (with their condition) for version 3
 CUSTOM_ROLE_PREFIXES = ("projects/", "organizations/")
 
@@ -33,9 +36,20 @@ CUSTOM_ROLE_PREFIXES = ("projects/", "organizations/")
 @dataclass
 class GcpOptions:
     projects: tuple[str, ...] = ()
+    organization: str | None = None  # "organizations/N": every project under it (Cloud Asset Inventory)
+    folder: str | None = None  # "folders/N"
     endpoint: str | None = None  # --gcp-endpoint (Private Service Connect, or the loopback replay server)
     concurrency: int = 8
     anonymous: bool = False  # send no credentials (replay server only)
+    credentials: Any = None  # google.auth credentials; None: Application Default Credentials
+    # Throttling (429) and transient 5xx are retried with exponential backoff for this long per call;
+    # what still fails becomes a collection error (UNKNOWN), never a pass.
+    retry_deadline: float = 20.0
+    timeout: float = 30.0  # seconds per HTTP request
+
+    @property
+    def containers(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.organization, self.folder) if c)
 
 
 @dataclass
@@ -71,6 +85,13 @@ class RawAncestor:
 
 
 @dataclass
+class RawEkmConnection:
+    name: str
+    location: str
+    connection: dict[str, Any]
+
+
+@dataclass
 class RawProject:
     project_id: str
     resource: str | None = None  # projects/NUMBER, from get_project
@@ -81,6 +102,8 @@ class RawProject:
     locations: list[RawLocation] | None = None  # None: the KMS locations could not be listed
     # Custom roles bound in the project's or its ancestors' policies whose permissions were not read.
     unresolved_roles: set[str] = field(default_factory=set)
+    ekm_connections: list[RawEkmConnection] = field(default_factory=list)
+    path: str = "per_project"  # how it was read: "per_project" or "asset_inventory"
 
 
 @dataclass
@@ -88,9 +111,14 @@ class RawGcpEstate:
     projects: list[RawProject]
     errors: list[CollectionError]
     api_calls: Counter[str] = field(default_factory=Counter)
-    # Custom role name -> includedPermissions. Empty for now: reading role definitions needs the IAM
-    # Admin API (google-cloud-iam), which keyaudit does not depend on yet; see RawProject.unresolved_roles.
+    # Custom role name -> includedPermissions, read from the IAM API (roles.get) for every custom role
+    # bound anywhere in the scanned hierarchy; a role that could not be read is absent here and listed in
+    # the projects' ``unresolved_roles``.
     custom_roles: dict[str, list[str]] = field(default_factory=dict)
+    role_errors: dict[str, tuple[ErrorClass, str]] = field(default_factory=dict)  # role -> why unread
+    # Scan metadata: how each requested scope was read ("organizations/N" -> "asset_inventory" or
+    # "per_project (fallback: ...)"), for the report's collection notes.
+    paths: dict[str, str] = field(default_factory=dict)
 
 
 def classify(exc: BaseException) -> ErrorClass:
@@ -102,6 +130,8 @@ def classify(exc: BaseException) -> ErrorClass:
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
 
+    if isinstance(exc, gexc.RetryError) and exc.cause is not None:
+        return classify(exc.cause)  # throttling or 5xx that outlived the retries: say which
     if isinstance(exc, gexc.Forbidden | gexc.Unauthorized | auth_exc.DefaultCredentialsError):
         return ErrorClass.ACCESS_DENIED
     if isinstance(exc, gexc.TooManyRequests):
@@ -133,9 +163,13 @@ def describe(exc: BaseException) -> str:
     """A one-line message; never a token (api_core messages carry the Google error message only)."""
     from google.api_core import exceptions as gexc
 
+    if isinstance(exc, gexc.RetryError) and exc.cause is not None:
+        return f"still failing after retries: {describe(exc.cause)}"[:500]
     if isinstance(exc, gexc.GoogleAPICallError):
         reason = f" ({exc.reason})" if exc.reason else ""
-        return f"{type(exc).__name__}{reason}: {exc.message}".strip()[:500]
+        # Over REST, api_core prefixes the message with "METHOD URL: ": the URL adds nothing a reader needs.
+        message = _REQUEST_PREFIX.sub("", str(exc.message))
+        return f"{type(exc).__name__}{reason}: {message}".strip()[:500]
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
@@ -174,10 +208,29 @@ class _Clients(threading.local):
                 "projects": clients.projects_client,
                 "folders": clients.folders_client,
                 "organizations": clients.organizations_client,
+                "asset": clients.asset_client,
+                "iam": clients.iam_roles_client,
             }[kind]
-            found = factory(self.options.endpoint, anonymous=self.options.anonymous)
+            found = factory(
+                self.options.endpoint, credentials=self.options.credentials, anonymous=self.options.anonymous
+            )
             self._built[kind] = found
         return found
+
+
+def _retry(deadline: float) -> Any:
+    from google.api_core import exceptions as gexc
+    from google.api_core import retry
+
+    return retry.Retry(
+        predicate=retry.if_exception_type(
+            gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError, gexc.GatewayTimeout
+        ),
+        initial=0.25,
+        maximum=4.0,
+        multiplier=2.0,
+        timeout=deadline,
+    )
 
 
 class GcpCollector:
@@ -185,10 +238,16 @@ class GcpCollector:
         self.options = options
         self.progress = progress
         self.recorder = Recorder(Provider.GCP, classify, describe)
-        self._clients = _Clients(options)
+        self.clients = _Clients(options)
+        self._settings = {"retry": _retry(options.retry_deadline), "timeout": options.timeout}
         # Folders and organizations are shared by many projects: read each once.
         self._ancestor_lock = threading.Lock()
         self._ancestors: dict[str, tuple[RawAncestor, str | None, bool]] = {}
+        self._ancestor_locks: dict[str, threading.Lock] = {}
+
+    def call_settings(self) -> dict[str, Any]:
+        """``retry``/``timeout`` keyword arguments for every generated client method."""
+        return self._settings
 
     # ------------------------------------------------------------------ calls
     def call(
@@ -206,6 +265,8 @@ class GcpCollector:
             self.recorder.count(api)
         try:
             return fn()
+        except (ReadOnlyViolation, ReadOnlyGuardError):
+            raise  # a defect in keyaudit, never a coverage gap
         except Exception as exc:  # recorded as a coverage gap (UNKNOWN), never turned into a pass
             self.recorder.error(project, location, api, exc, resource)
             return None
@@ -235,43 +296,187 @@ class GcpCollector:
         return self.call(project, location, api, run, resource, counted=False)
 
     def _policy(self, project: str, kind: str, resource: str, api: str, location: str | None = None) -> Any:
-        client = self._clients.get(kind)
+        client = self.clients.get(kind)
         request = {"resource": resource, "options": {"requested_policy_version": POLICY_VERSION}}
         return self.call(
-            project, location, api, lambda: as_dict(client.get_iam_policy(request=request)), resource
+            project,
+            location,
+            api,
+            lambda: as_dict(client.get_iam_policy(request=request, **self._settings)),
+            resource,
         )
 
-    # ------------------------------------------------------------------ projects
+    # ------------------------------------------------------------------ scopes
     def collect(self) -> RawGcpEstate:
-        projects = list(dict.fromkeys(self.options.projects))
-        task = self.progress.task("GCP projects", total=len(projects))
+        paths: dict[str, str] = {}
+        raw: list[RawProject] = []
+        for container in self.options.containers:
+            raw.extend(self._collect_container(container, paths))
+        covered = {p.project_id for p in raw}
+        explicit = [p for p in dict.fromkeys(self.options.projects) if p not in covered]
+        if not self.options.projects and not self.options.containers:
+            # No scope given: every active project the credentials can see.
+            found = self._search_projects()
+            paths["visible projects"] = "per_project"
+            explicit = [] if found is None else [p for p in found if p not in covered]
+        elif explicit:
+            paths["projects"] = "per_project"
+        raw.extend(self._per_project(explicit))
+        custom_roles, role_errors = self._custom_roles(raw)
+        for project in raw:
+            project.unresolved_roles = self._unresolved_roles(project) - custom_roles.keys()
+        return RawGcpEstate(
+            projects=raw,
+            errors=self.recorder.errors,
+            api_calls=self.recorder.calls,
+            custom_roles=custom_roles,
+            role_errors=role_errors,
+            paths=paths,
+        )
+
+    def _collect_container(self, container: str, paths: dict[str, str]) -> list[RawProject]:
+        """An organization or folder: Cloud Asset Inventory, else every project under it one by one."""
+        from providers.gcp.assets import AssetUnavailable, read_scope
+
+        task = self.progress.task(f"GCP {container} (Cloud Asset Inventory)", total=1)
+        try:
+            projects = read_scope(self, container)
+        except AssetUnavailable as exc:
+            paths[container] = f"per_project (Cloud Asset Inventory unavailable: {exc.reason})"
+        else:
+            paths[container] = "asset_inventory"
+            return projects
+        finally:
+            task.advance()
+        project_ids = self._projects_under(container)
+        return self._per_project(project_ids or [])
+
+    def _per_project(self, project_ids: list[str]) -> list[RawProject]:
+        if not project_ids:
+            return []
+        task = self.progress.task("GCP projects", total=len(project_ids))
         with ThreadPoolExecutor(
             max_workers=max(1, self.options.concurrency), thread_name_prefix="keyaudit-gcp"
         ) as pool:
-            futures = [pool.submit(self._collect_project, project_id, task) for project_id in projects]
-            raw = [future.result() for future in futures]
-        return RawGcpEstate(projects=raw, errors=self.recorder.errors, api_calls=self.recorder.calls)
+            futures = [pool.submit(self._collect_project, project_id, task) for project_id in project_ids]
+            return [future.result() for future in futures]
+
+    def _search_projects(self) -> list[str] | None:
+        projects = self.clients.get("projects")
+        found = self.paged(
+            "projects",
+            None,
+            "cloudresourcemanager.projects.search",
+            lambda: projects.search_projects(request={"query": "state:ACTIVE"}, **self._settings),
+            "projects",
+            resource="projects",
+        )
+        if found is None:
+            return None
+        return sorted({str(p["projectId"]) for p in found if p.get("projectId") and _active(p)})
+
+    def _projects_under(self, container: str) -> list[str] | None:
+        """Every active project below a folder or organization (Resource Manager, folder by folder)."""
+        folders = self.clients.get("folders")
+        projects = self.clients.get("projects")
+        found: set[str] = set()
+        complete = True
+        pending = [container]
+        seen: set[str] = set()
+        while pending:
+            parent = pending.pop()
+            if parent in seen:
+                continue
+            seen.add(parent)
+            children = self.paged(
+                container,
+                None,
+                "cloudresourcemanager.projects.list",
+                lambda parent=parent: projects.list_projects(request={"parent": parent}, **self._settings),
+                "projects",
+                resource=parent,
+            )
+            subfolders = self.paged(
+                container,
+                None,
+                "cloudresourcemanager.folders.list",
+                lambda parent=parent: folders.list_folders(request={"parent": parent}, **self._settings),
+                "folders",
+                resource=parent,
+            )
+            if children is None or subfolders is None:
+                complete = False
+            found.update(str(p["projectId"]) for p in children or () if p.get("projectId") and _active(p))
+            pending.extend(str(f["name"]) for f in subfolders or () if f.get("name") and _active(f))
+        if not complete and not found:
+            return None
+        return sorted(found)
 
     def _collect_project(self, project_id: str, task: Any) -> RawProject:
         raw = RawProject(project_id=project_id)
         try:
             self._hierarchy(raw)
             raw.locations = self._locations(raw)
-            raw.unresolved_roles = self._unresolved_roles(raw)
         except Exception as exc:  # a defect must not stop the other projects: record it
             self.recorder.error(project_id, None, "keyaudit.collect", exc, f"projects/{project_id}")
         finally:
             task.advance()
         return raw
 
+    def complete_from_resource_manager(self, raw: RawProject) -> None:
+        """Asset path: the project's full allow policy (audit configs included) and its ancestors'."""
+        raw.path = "asset_inventory"
+        pid = raw.project_id
+        raw.policy = self._policy(
+            pid, "projects", raw.resource or f"projects/{pid}", "cloudresourcemanager.projects.getIamPolicy"
+        )
+        chain = [a.name for a in raw.ancestors]
+        raw.ancestors = []
+        for name in chain:
+            ancestor, _parent, read = self._ancestor(pid, name)
+            raw.ancestors.append(ancestor)
+            if not read:
+                raw.ancestry_complete = False
+
+    # ------------------------------------------------------------------ custom roles
+    def _custom_roles(
+        self, projects: list[RawProject]
+    ) -> tuple[dict[str, list[str]], dict[str, tuple[ErrorClass, str]]]:
+        """includedPermissions of every custom role bound anywhere in the scanned hierarchy (IAM roles.get).
+
+        A role that cannot be read is not recorded as an error of one scope here: the normaliser reports
+        it for every project where it is bound, with the reason kept in the second mapping.
+        """
+        wanted = sorted(set().union(*(self._unresolved_roles(p) for p in projects)) if projects else set())
+        if not wanted:
+            return {}, {}
+
+        def read(role: str) -> tuple[str, list[str] | None, tuple[ErrorClass, str] | None]:
+            self.recorder.count("iam.roles.get")
+            try:
+                found = self.clients.get("iam").get_role(role)
+            except (ReadOnlyViolation, ReadOnlyGuardError):
+                raise
+            except Exception as exc:  # reported per project by the normaliser (access UNKNOWN)
+                return role, None, (classify(exc), describe(exc))
+            return role, [str(p) for p in found.get("includedPermissions") or ()], None
+
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.options.concurrency), thread_name_prefix="keyaudit-gcp-iam"
+        ) as pool:
+            results = list(pool.map(read, wanted))
+        roles = {role: perms for role, perms, _ in results if perms is not None}
+        failures = {role: error for role, _, error in results if error is not None}
+        return roles, failures
+
     def _hierarchy(self, raw: RawProject) -> None:
         pid = raw.project_id
-        projects = self._clients.get("projects")
+        projects = self.clients.get("projects")
         project = self.call(
             pid,
             None,
             "cloudresourcemanager.projects.get",
-            lambda: as_dict(projects.get_project(name=f"projects/{pid}")),
+            lambda: as_dict(projects.get_project(name=f"projects/{pid}", **self._settings)),
             f"projects/{pid}",
         )
         # getIamPolicy accepts the project id too, so the project's own policy is still read without it.
@@ -296,15 +501,22 @@ class GcpCollector:
     def _ancestor(self, project: str, name: str) -> tuple[RawAncestor, str | None, bool]:
         """A folder or organization, its parent and whether it could be read (memoised across projects)."""
         with self._ancestor_lock:
-            found = self._ancestors.get(name)
-        if found is not None:
-            return found
-        if name.startswith("folders/"):
-            kind, noun = "folders", "folders"
-            get: Callable[[], Any] = lambda: self._clients.get("folders").get_folder(name=name)  # noqa: E731
-        elif name.startswith("organizations/"):
-            kind, noun = "organizations", "organizations"
-            get = lambda: self._clients.get("organizations").get_organization(name=name)  # noqa: E731
+            lock = self._ancestor_locks.setdefault(name, threading.Lock())
+        with lock:  # projects sharing a folder wait for its one read instead of repeating it
+            with self._ancestor_lock:
+                found = self._ancestors.get(name)
+            if found is not None:
+                return found
+            return self._read_ancestor(project, name)
+
+    def _read_ancestor(self, project: str, name: str) -> tuple[RawAncestor, str | None, bool]:
+        if name.startswith(("folders/", "organizations/")):
+            kind = noun = name.split("/", 1)[0]
+            method = "get_folder" if kind == "folders" else "get_organization"
+
+            def get() -> Any:
+                return getattr(self.clients.get(kind), method)(name=name, **self._settings)
+
         else:
             self.recorder.error(
                 project, None, "cloudresourcemanager.projects.get", ValueError(f"unknown parent {name}"), name
@@ -323,9 +535,9 @@ class GcpCollector:
                     self._ancestors[name] = result
         return result
 
-    def _unresolved_roles(self, raw: RawProject) -> set[str]:
-        # Custom role definitions need the IAM Admin API (iam.roles.get), which keyaudit does not call yet:
-        # record the roles so the normaliser reports the access they give as UNKNOWN, never as "no access".
+    @staticmethod
+    def _unresolved_roles(raw: RawProject) -> set[str]:
+        """Custom roles bound in the project's, its ancestors', rings' and keys' policies."""
         roles = custom_roles_in(raw.policy)
         for ancestor in raw.ancestors:
             roles |= custom_roles_in(ancestor.policy)
@@ -339,7 +551,7 @@ class GcpCollector:
     # ------------------------------------------------------------------ Cloud KMS
     def _locations(self, raw: RawProject) -> list[RawLocation] | None:
         pid = raw.project_id
-        kms = self._clients.get("kms")
+        kms = self.clients.get("kms")
         parent = f"projects/{pid}"
 
         def pages() -> list[str]:
@@ -351,7 +563,7 @@ class GcpCollector:
                 if not first:
                     self.recorder.count("cloudkms.locations.list")
                 first = False
-                page = kms.list_locations(request={"name": parent, "page_token": token})
+                page = kms.list_locations(request={"name": parent, "page_token": token}, **self._settings)
                 ids.extend(location.location_id for location in page.locations)
                 token = page.next_page_token
             return ids
@@ -362,13 +574,13 @@ class GcpCollector:
         return [self._location(pid, location_id) for location_id in location_ids]
 
     def _location(self, pid: str, location_id: str) -> RawLocation:
-        kms = self._clients.get("kms")
+        kms = self.clients.get("kms")
         parent = f"projects/{pid}/locations/{location_id}"
         rings = self.paged(
             pid,
             location_id,
             "cloudkms.keyRings.list",
-            lambda: kms.list_key_rings(request={"parent": parent}),
+            lambda: kms.list_key_rings(request={"parent": parent}, **self._settings),
             "key_rings",
             resource=parent,
         )
@@ -379,7 +591,7 @@ class GcpCollector:
         )
 
     def _key_ring(self, pid: str, location_id: str, ring: dict[str, Any]) -> RawKeyRing:
-        kms = self._clients.get("kms")
+        kms = self.clients.get("kms")
         name = str(ring.get("name", ""))
         raw = RawKeyRing(name=name, location=location_id, ring=ring)
         raw.policy = self._policy(pid, "kms", name, "cloudkms.keyRings.getIamPolicy", location_id)
@@ -387,7 +599,7 @@ class GcpCollector:
             pid,
             location_id,
             "cloudkms.cryptoKeys.list",
-            lambda: kms.list_crypto_keys(request={"parent": name}),
+            lambda: kms.list_crypto_keys(request={"parent": name}, **self._settings),
             "crypto_keys",
             resource=name,
         )
@@ -396,16 +608,21 @@ class GcpCollector:
         return raw
 
     def _crypto_key(self, pid: str, location_id: str, key: dict[str, Any]) -> RawCryptoKey:
-        kms = self._clients.get("kms")
+        kms = self.clients.get("kms")
         name = str(key.get("name", ""))
         raw = RawCryptoKey(name=name, key=key)
         raw.versions = self.paged(
             pid,
             location_id,
             "cloudkms.cryptoKeyVersions.list",
-            lambda: kms.list_crypto_key_versions(request={"parent": name}),
+            lambda: kms.list_crypto_key_versions(request={"parent": name}, **self._settings),
             "crypto_key_versions",
             resource=name,
         )
         raw.policy = self._policy(pid, "kms", name, "cloudkms.cryptoKeys.getIamPolicy", location_id)
         return raw
+
+
+def _active(resource: Mapping[str, Any]) -> bool:
+    """Resource Manager lists projects and folders pending deletion too; those are not scanned."""
+    return resource.get("state") in (None, "ACTIVE", 1)

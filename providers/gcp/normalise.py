@@ -66,6 +66,7 @@ from scanner.inventory import (
 
 NATIVE_KEY_TYPE = "cloudkms.googleapis.com/CryptoKey"
 NATIVE_KEY_RING_TYPE = "cloudkms.googleapis.com/KeyRing"
+NATIVE_EKM_CONNECTION_TYPE = "cloudkms.googleapis.com/EkmConnection"
 _DAY = 86400
 
 PURPOSES: Mapping[str, KeyPurpose] = {
@@ -133,7 +134,7 @@ def algorithm_spec(algorithm: str | None) -> tuple[KeyType, int | None, str | No
 
 
 def normalise(estate: RawGcpEstate, info: CollectionInfo | None = None) -> Inventory:
-    parts = [_Project(raw, estate.custom_roles) for raw in estate.projects]
+    parts = [_Project(raw, estate.custom_roles, estate.role_errors) for raw in estate.projects]
     principals: dict[str, Principal] = {}
     for part in parts:
         for principal in part.principals.values():
@@ -161,8 +162,14 @@ def _level(name: str) -> ScopeLevel:
 class _Project:
     """Normalises one project. Built in one go; attributes are the finished inventory parts."""
 
-    def __init__(self, raw: RawProject, custom_roles: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self,
+        raw: RawProject,
+        custom_roles: Mapping[str, Iterable[str]],
+        role_errors: Mapping[str, tuple[ErrorClass, str]] | None = None,
+    ) -> None:
         self.raw = raw
+        self.role_errors = role_errors or {}
         self.pid = raw.project_id
         self.custom_roles = custom_roles
         self.principals: dict[str, Principal] = {}
@@ -194,6 +201,18 @@ class _Project:
                 self.gaps.add(ScopeAspect.KEYS)
             for ring in location.key_rings or ():
                 self._key_ring(ring)
+        for connection in raw.ekm_connections:
+            self.stores.append(
+                KeyStore(
+                    provider=Provider.GCP,
+                    kind=KeyStoreKind.GCP_EKM_CONNECTION,
+                    uid=connection.name,
+                    scope=self.pid,
+                    location=connection.location,
+                    name=connection.name.rsplit("/", 1)[-1],
+                    native_type=NATIVE_EKM_CONNECTION_TYPE,
+                )
+            )
         self.audit = self._audit()
         if self.audit.usage_events is None:
             self.gaps.add(ScopeAspect.AUDIT_LOGGING)
@@ -264,11 +283,12 @@ class _Project:
         if (role, resource) in self._reported_roles:
             return
         self._reported_roles.add((role, resource))
-        if role.startswith(CUSTOM_ROLE_PREFIXES):
-            why = (
-                "custom role definitions are not read (the IAM Admin API is not used yet), so the "
-                "access it grants is unknown"
-            )
+        error_class = ErrorClass.OTHER
+        if role in self.role_errors:
+            error_class, reason = self.role_errors[role]
+            why = f"its definition could not be read ({reason}), so the access it grants is unknown"
+        elif role.startswith(CUSTOM_ROLE_PREFIXES):
+            why = "its definition was not read, so the access it grants is unknown"
         else:
             why = (
                 "the role is not in keyaudit's table of predefined roles, so the access it grants is unknown"
@@ -278,7 +298,7 @@ class _Project:
                 provider=Provider.GCP,
                 scope=self.pid,
                 api="iam.roles.get",
-                error_class=ErrorClass.OTHER,
+                error_class=error_class,
                 message=f"role {role} bound on {resource}: {why}",
                 resource=role,
             )
