@@ -43,3 +43,10 @@ class Recorder:
         )
         with self._lock:
             self.errors.append(record)
+
+    def repeat_for(self, scope: str, records: list[CollectionError]) -> None:
+        """Record, for another scope, errors already met once (a shared parent read once per scan)."""
+        import dataclasses
+
+        with self._lock:
+            self.errors.extend(dataclasses.replace(record, scope=scope) for record in records)

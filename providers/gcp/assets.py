@@ -38,13 +38,9 @@ KMS_ASSET_TYPES = (
     "cloudkms.googleapis.com/EkmConnection",
     "cloudkms.googleapis.com/KeyRing",
 )
-POLICY_ASSET_TYPES = (
-    "cloudkms.googleapis.com/CryptoKey",
-    "cloudkms.googleapis.com/KeyRing",
-    "cloudresourcemanager.googleapis.com/Folder",
-    "cloudresourcemanager.googleapis.com/Organization",
-    "cloudresourcemanager.googleapis.com/Project",
-)
+# Key rings and keys only: project, folder and organization policies come from Resource Manager with
+# their audit configs (which the search does not return).
+POLICY_ASSET_TYPES = ("cloudkms.googleapis.com/CryptoKey", "cloudkms.googleapis.com/KeyRing")
 LIST_PAGE_SIZE = 1000  # list_assets maximum
 SEARCH_PAGE_SIZE = 500  # search_all_iam_policies maximum
 _KMS_PREFIX = "//cloudkms.googleapis.com/"
@@ -119,8 +115,7 @@ def read_scope(collector: GcpCollector, scope: str) -> list[RawProject]:
     except Exception as exc:  # any failure: the per-project path takes over
         raise AssetUnavailable(f"{classify(exc).value}: {describe(exc)}") from exc
     projects = _assemble(assets, policies)
-    for raw in projects:
-        collector.complete_from_resource_manager(raw)
+    collector.for_each(collector.complete_from_resource_manager, projects, "GCP projects (IAM policies)")
     return projects
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "IamRolesClient",
     "asset_client",
     "client_kwargs",
+    "ekm_client",
     "folders_client",
     "iam_roles_client",
     "kms_client",
@@ -178,6 +179,15 @@ def kms_client(
     return cast(
         "KeyManagementServiceClient", _build(KeyManagementServiceClient, endpoint, credentials, anonymous)
     )
+
+
+def ekm_client(
+    endpoint: str | None = None, *, credentials: Credentials | None = None, anonymous: bool = False
+) -> Any:
+    """Cloud KMS EKM connections (``get_ekm_connection``), read-only."""
+    from google.cloud.kms_v1 import EkmServiceClient
+
+    return _build(EkmServiceClient, endpoint, credentials, anonymous)
 
 
 def projects_client(

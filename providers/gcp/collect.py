@@ -209,6 +209,7 @@ class _Clients(threading.local):
                 "folders": clients.folders_client,
                 "organizations": clients.organizations_client,
                 "asset": clients.asset_client,
+                "ekm": clients.ekm_client,
                 "iam": clients.iam_roles_client,
             }[kind]
             found = factory(
@@ -242,7 +243,7 @@ class GcpCollector:
         self._settings = {"retry": _retry(options.retry_deadline), "timeout": options.timeout}
         # Folders and organizations are shared by many projects: read each once.
         self._ancestor_lock = threading.Lock()
-        self._ancestors: dict[str, tuple[RawAncestor, str | None, bool]] = {}
+        self._ancestors: dict[str, tuple[tuple[RawAncestor, str | None, bool], list[CollectionError]]] = {}
         self._ancestor_locks: dict[str, threading.Lock] = {}
 
     def call_settings(self) -> dict[str, Any]:
@@ -311,7 +312,9 @@ class GcpCollector:
         paths: dict[str, str] = {}
         raw: list[RawProject] = []
         for container in self.options.containers:
-            raw.extend(self._collect_container(container, paths))
+            # A folder inside the organization (or given twice) adds only the projects not read yet.
+            seen = {p.project_id for p in raw}
+            raw.extend(p for p in self._collect_container(container, paths, seen) if p.project_id not in seen)
         covered = {p.project_id for p in raw}
         explicit = [p for p in dict.fromkeys(self.options.projects) if p not in covered]
         if not self.options.projects and not self.options.containers:
@@ -334,7 +337,7 @@ class GcpCollector:
             paths=paths,
         )
 
-    def _collect_container(self, container: str, paths: dict[str, str]) -> list[RawProject]:
+    def _collect_container(self, container: str, paths: dict[str, str], seen: set[str]) -> list[RawProject]:
         """An organization or folder: Cloud Asset Inventory, else every project under it one by one."""
         from providers.gcp.assets import AssetUnavailable, read_scope
 
@@ -349,7 +352,7 @@ class GcpCollector:
         finally:
             task.advance()
         project_ids = self._projects_under(container)
-        return self._per_project(project_ids or [])
+        return self._per_project([p for p in project_ids or [] if p not in seen])
 
     def _per_project(self, project_ids: list[str]) -> list[RawProject]:
         if not project_ids:
@@ -360,6 +363,23 @@ class GcpCollector:
         ) as pool:
             futures = [pool.submit(self._collect_project, project_id, task) for project_id in project_ids]
             return [future.result() for future in futures]
+
+    def for_each(self, work: Callable[[RawProject], None], projects: list[RawProject], label: str) -> None:
+        """Run ``work`` on every project, ``--concurrency`` at a time (failures are recorded by ``call``)."""
+        if not projects:
+            return
+        task = self.progress.task(label, total=len(projects))
+
+        def one(raw: RawProject) -> None:
+            try:
+                work(raw)
+            finally:
+                task.advance()
+
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.options.concurrency), thread_name_prefix="keyaudit-gcp"
+        ) as pool:
+            list(pool.map(one, projects))
 
     def _search_projects(self) -> list[str] | None:
         projects = self.clients.get("projects")
@@ -417,6 +437,7 @@ class GcpCollector:
         try:
             self._hierarchy(raw)
             raw.locations = self._locations(raw)
+            raw.ekm_connections = self._ekm_connections(raw)
         except Exception as exc:  # a defect must not stop the other projects: record it
             self.recorder.error(project_id, None, "keyaudit.collect", exc, f"projects/{project_id}")
         finally:
@@ -454,11 +475,14 @@ class GcpCollector:
         def read(role: str) -> tuple[str, list[str] | None, tuple[ErrorClass, str] | None]:
             self.recorder.count("iam.roles.get")
             try:
-                found = self.clients.get("iam").get_role(role)
+                found = self.clients.get("iam").get_role(role, **self._settings)
             except (ReadOnlyViolation, ReadOnlyGuardError):
                 raise
             except Exception as exc:  # reported per project by the normaliser (access UNKNOWN)
                 return role, None, (classify(exc), describe(exc))
+            if found.get("deleted") or found.get("stage") == "DISABLED":
+                # Bindings of a deleted or disabled custom role are inactive: they grant nothing.
+                return role, [], None
             return role, [str(p) for p in found.get("includedPermissions") or ()], None
 
         with ThreadPoolExecutor(
@@ -499,15 +523,26 @@ class GcpCollector:
         raw.ancestry_complete = parent is None or parent == ""
 
     def _ancestor(self, project: str, name: str) -> tuple[RawAncestor, str | None, bool]:
-        """A folder or organization, its parent and whether it could be read (memoised across projects)."""
+        """A folder or organization, its parent and whether it could be read (memoised across projects).
+
+        Each is read once per scan; when that read failed, every other project below it gets a copy of
+        the errors under its own scope (its coverage names the API too), without calling again.
+        """
         with self._ancestor_lock:
             lock = self._ancestor_locks.setdefault(name, threading.Lock())
         with lock:  # projects sharing a folder wait for its one read instead of repeating it
             with self._ancestor_lock:
                 found = self._ancestors.get(name)
             if found is not None:
-                return found
-            return self._read_ancestor(project, name)
+                result, errors = found
+                self.recorder.repeat_for(project, errors)
+                return result
+            before = len(self.recorder.errors)
+            result = self._read_ancestor(project, name)
+            errors = [e for e in self.recorder.errors[before:] if e.scope == project and e.resource == name]
+            with self._ancestor_lock:
+                self._ancestors[name] = (result, errors)
+            return result
 
     def _read_ancestor(self, project: str, name: str) -> tuple[RawAncestor, str | None, bool]:
         if name.startswith(("folders/", "organizations/")):
@@ -529,10 +564,6 @@ class GcpCollector:
             policy = self._policy(project, kind, name, f"cloudresourcemanager.{noun}.getIamPolicy")
             ancestor = RawAncestor(name=name, display_name=read.get("displayName"), policy=policy)
             result = (ancestor, read.get("parent") or None, True)
-            # Only successful reads are shared: another project retries (and records) a failure itself.
-            if policy is not None:
-                with self._ancestor_lock:
-                    self._ancestors[name] = result
         return result
 
     @staticmethod
@@ -549,6 +580,32 @@ class GcpCollector:
         return roles
 
     # ------------------------------------------------------------------ Cloud KMS
+    def _ekm_connections(self, raw: RawProject) -> list[RawEkmConnection]:
+        """The EKM connections the project's keys are backed by (only those: one get each)."""
+        wanted = sorted(
+            {
+                str(key.key.get("cryptoKeyBackend"))
+                for location in raw.locations or ()
+                for ring in location.key_rings or ()
+                for key in ring.keys or ()
+                if "/ekmConnections/" in str(key.key.get("cryptoKeyBackend") or "")
+            }
+        )
+        ekm = self.clients.get("ekm")
+        found = []
+        for name in wanted:
+            location = name.split("/")[3] if name.count("/") >= 3 else None
+            connection = self.call(
+                raw.project_id,
+                location,
+                "cloudkms.ekmConnections.get",
+                lambda name=name: as_dict(ekm.get_ekm_connection(name=name, **self._settings)),
+                name,
+            )
+            if connection is not None:
+                found.append(RawEkmConnection(name=name, location=location or "", connection=connection))
+        return found
+
     def _locations(self, raw: RawProject) -> list[RawLocation] | None:
         pid = raw.project_id
         kms = self.clients.get("kms")

@@ -206,6 +206,10 @@ def normalize_policy(
         for position, member in enumerate(_list(binding.get("members"), f"{where}.members")):
             if not isinstance(member, str) or not member:
                 raise IamPolicyError(f"{where}.members[{position}] must be a non-empty string")
+            if member.startswith("deleted:"):
+                # A deleted user, group or service account: the binding is inert (a new identity with the
+                # same name does not inherit it), so it must not count as an administrator or user.
+                continue
             grants.add(MemberGrant(member, member_kind(member), resolved[role], conditional, role))
     return sorted(grants, key=lambda g: (g.member, g.role, g.conditional))
 

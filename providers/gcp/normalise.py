@@ -134,7 +134,12 @@ def algorithm_spec(algorithm: str | None) -> tuple[KeyType, int | None, str | No
 
 
 def normalise(estate: RawGcpEstate, info: CollectionInfo | None = None) -> Inventory:
-    parts = [_Project(raw, estate.custom_roles, estate.role_errors) for raw in estate.projects]
+    ekm_modes = {
+        connection.name: str(connection.connection.get("keyManagementMode") or "MANUAL")
+        for raw in estate.projects
+        for connection in raw.ekm_connections
+    }
+    parts = [_Project(raw, estate.custom_roles, estate.role_errors, ekm_modes) for raw in estate.projects]
     principals: dict[str, Principal] = {}
     for part in parts:
         for principal in part.principals.values():
@@ -145,10 +150,32 @@ def normalise(estate: RawGcpEstate, info: CollectionInfo | None = None) -> Inven
         key_stores=tuple(store for part in parts for store in part.stores),
         keys=tuple(key for part in parts for key in part.keys),
         principals=tuple(principals[uid] for uid in sorted(principals)),
-        bindings=tuple(binding for part in parts for binding in part.bindings),
+        bindings=_without_repeated_ancestor_bindings(parts),
         audit_logging=tuple(part.audit for part in parts),
         errors=(*estate.errors, *(error for part in parts for error in part.errors)),
     )
+
+
+def _without_repeated_ancestor_bindings(parts: list[_Project]) -> tuple[AccessBinding, ...]:
+    """Every project reads its folders' and organization's policies; keep each of those bindings once
+    (an organization of thousands of projects would otherwise repeat its bindings thousands of times)."""
+    seen: set[tuple[Any, ...]] = set()
+    kept: list[AccessBinding] = []
+    for part in parts:
+        for binding in part.bindings:
+            if binding.level in (ScopeLevel.ORGANIZATION, ScopeLevel.FOLDER):
+                identity = (
+                    binding.principal,
+                    binding.target,
+                    binding.capabilities,
+                    binding.conditional,
+                    binding.via,
+                )
+                if identity in seen:
+                    continue
+                seen.add(identity)
+            kept.append(binding)
+    return tuple(kept)
 
 
 def _scope_kind(name: str) -> ScopeKind:
@@ -167,8 +194,10 @@ class _Project:
         raw: RawProject,
         custom_roles: Mapping[str, Iterable[str]],
         role_errors: Mapping[str, tuple[ErrorClass, str]] | None = None,
+        ekm_modes: Mapping[str, str] | None = None,
     ) -> None:
         self.raw = raw
+        self.ekm_modes = ekm_modes or {}
         self.role_errors = role_errors or {}
         self.pid = raw.project_id
         self.custom_roles = custom_roles
@@ -339,7 +368,7 @@ class _Project:
             gaps.add(KeyAspect.VERSIONS)
         template = data.get("versionTemplate") or {}
         primary = data.get("primary") or None
-        algorithm = template.get("algorithm") or (primary or {}).get("algorithm")
+        algorithm = _algorithm_in_use(template, primary, raw.versions)
         spec = algorithm_spec(algorithm)
         protection_name = template.get("protectionLevel") or (primary or {}).get("protectionLevel")
         protection = PROTECTION_LEVELS.get(protection_name) if protection_name else None
@@ -378,14 +407,11 @@ class _Project:
             state=state,
             rotation=Rotation(
                 enabled=rotation_period is not None,
-                period_days=None if rotation_period is None else rotation_period // _DAY,
+                # Rounded up: 90 days and one second is longer than a 90-day maximum.
+                period_days=None if rotation_period is None else -(-rotation_period // _DAY),
                 next_rotation=_time(data.get("nextRotationTime")),
             ),
-            auto_rotation_supported=(
-                None
-                if purpose_name is None or protection_name is None
-                else purpose_name == "ENCRYPT_DECRYPT" and protection is not ProtectionLevel.EXTERNAL
-            ),
+            auto_rotation_supported=self._auto_rotation_supported(data, purpose_name, protection_name),
             created=_time(data.get("createTime")),
             scheduled_deletion=scheduled,
             deletion_window_days=None if window is None else window // _DAY,
@@ -396,6 +422,26 @@ class _Project:
             versions=versions,
             unreadable=frozenset(gaps),
         )
+
+    def _auto_rotation_supported(
+        self, data: Mapping[str, Any], purpose_name: str | None, protection_name: str | None
+    ) -> bool | None:
+        """Cloud KMS rotates symmetric ENCRYPT_DECRYPT keys it can create versions of: its own, and
+        coordinated external keys (EXTERNAL_VPC behind an EKM connection in CLOUD_KMS key management
+        mode); never asymmetric, MAC or manually managed external keys."""
+        if purpose_name is None or protection_name is None:
+            return None
+        if purpose_name != "ENCRYPT_DECRYPT":
+            return False
+        if protection_name == "EXTERNAL":
+            return False
+        if protection_name == "EXTERNAL_VPC":
+            backend = str(data.get("cryptoKeyBackend") or "")
+            if "/ekmConnections/" not in backend:
+                return False
+            mode = self.ekm_modes.get(backend)
+            return None if mode is None else mode == "CLOUD_KMS"
+        return True
 
     # ------------------------------------------------------------------ audit logs
     def _audit(self) -> AuditLogCoverage:
@@ -430,17 +476,38 @@ class _Project:
         exempted = sorted(logging.exempted_members.get("DATA_READ", ()))
         detail = None
         if logging.data_read_logged and exempted:
-            detail = "DATA_READ exempts " + ", ".join(exempted)
+            # Key use by an exempted member is not logged (CIS GCP 2.1: no exemptions).
+            detail = "DATA_READ is on for cloudkms but exempts " + ", ".join(exempted)
         elif not logging.data_read_logged:
             detail = "DATA_READ Data Access logs are off for cloudkms.googleapis.com"
         return AuditLogCoverage(
             provider=Provider.GCP,
             scope=self.pid,
             admin_events=True,
-            usage_events=logging.data_read_logged,
+            usage_events=logging.data_read_logged and not exempted,
             sources=tuple(sources),
             detail=detail,
         )
+
+
+def _algorithm_in_use(
+    template: Mapping[str, Any], primary: Mapping[str, Any] | None, versions: list[dict[str, Any]] | None
+) -> str | None:
+    """The weakest algorithm of the key material that can still be used: the primary version and every
+    enabled version. The version template only says what *new* versions get (it can be raised while
+    older, weaker versions stay enabled); it is used when no version was read."""
+    in_use = [primary.get("algorithm")] if primary else []
+    in_use += [v.get("algorithm") for v in versions or () if v.get("state") == "ENABLED"]
+    candidates = [a for a in in_use if isinstance(a, str) and a]
+    if not candidates:
+        found = template.get("algorithm") or (primary or {}).get("algorithm")
+        return str(found) if found else None
+
+    def strength(name: str) -> tuple[int, str]:
+        spec = algorithm_spec(name)
+        return (spec[1] if spec is not None and spec[1] is not None else 1 << 20, name)
+
+    return min(candidates, key=strength)
 
 
 def _version(data: Mapping[str, Any]) -> KeyVersion:

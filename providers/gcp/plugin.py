@@ -109,7 +109,7 @@ class GcpProvider:
         }
         notes |= {f"gcp.path[{scope}]": path for scope, path in sorted(estate.paths.items())}
         if endpoint:
-            notes["gcp.endpoint"] = endpoint
+            notes["gcp.endpoint"] = _without_userinfo(endpoint)
         info = CollectionInfo(
             tool_version=__version__,
             started_at=started,
@@ -173,3 +173,15 @@ def _is_loopback_endpoint(endpoint: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _without_userinfo(endpoint: str) -> str:
+    """The endpoint as recorded in the report: never a ``user:password@`` part."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))

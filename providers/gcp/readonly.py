@@ -51,6 +51,9 @@ READ_OPERATIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
                 "get_iam_policy": ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy"),
             }
         ),
+        # EKM connections behind EXTERNAL_VPC keys (their key management mode decides whether Cloud KMS
+        # can rotate the key): read one by one, only for connections keys use.
+        "EkmServiceClient": MappingProxyType({"get_ekm_connection": ("cloudkms.ekmConnections.get",)}),
         "ProjectsClient": MappingProxyType(
             {
                 "get_project": ("resourcemanager.projects.get",),

@@ -76,13 +76,7 @@ KMS_ASSET_TYPES = (
     "cloudkms.googleapis.com/EkmConnection",
     "cloudkms.googleapis.com/KeyRing",
 )
-POLICY_ASSET_TYPES = (
-    "cloudkms.googleapis.com/CryptoKey",
-    "cloudkms.googleapis.com/KeyRing",
-    "cloudresourcemanager.googleapis.com/Folder",
-    "cloudresourcemanager.googleapis.com/Organization",
-    "cloudresourcemanager.googleapis.com/Project",
-)
+POLICY_ASSET_TYPES = ("cloudkms.googleapis.com/CryptoKey", "cloudkms.googleapis.com/KeyRing")
 ASSET_PAGE_SIZE = 1000  # what the asset collector asks for (the list_assets maximum)
 POLICY_PAGE_SIZE = 500  # idem for search_all_iam_policies
 DEFAULT_PAGE_SIZE = 100  # items per page of the KMS and Resource Manager lists, unless told otherwise
@@ -325,6 +319,8 @@ class Estate:
     # The KMS locations every project lists (the locations of its key rings are added).
     locations: tuple[str, ...] = ("global", "europe", "us")
     read_time: str = "2026-11-20T06:00:00.123456Z"  # Cloud Asset Inventory's snapshot time
+    # EKM connection name -> keyManagementMode (MANUAL unless listed; CLOUD_KMS: coordinated external keys).
+    ekm_modes: dict[str, str] = field(default_factory=dict)
 
     # -- lookups -----------------------------------------------------------------------------------
     def validate(self) -> Estate:
@@ -539,7 +535,7 @@ def crypto_key_json(key: CryptoKey) -> dict[str, Any]:
     return found
 
 
-def ekm_connection_json(name: str, create_time: str) -> dict[str, Any]:
+def ekm_connection_json(name: str, create_time: str, mode: str = "MANUAL") -> dict[str, Any]:
     project, location, short = name.split("/")[1], name.split("/")[3], name.rsplit("/", 1)[-1]
     return {
         "name": name,
@@ -553,7 +549,7 @@ def ekm_connection_json(name: str, create_time: str) -> dict[str, Any]:
             }
         ],
         "etag": _etag(["ekm", name]),
-        "keyManagementMode": "MANUAL",
+        "keyManagementMode": mode,
     }
 
 
@@ -717,6 +713,18 @@ def per_project_exchanges(estate: Estate, page_size: int = DEFAULT_PAGE_SIZE) ->
                     path = f"/v1/{key.resource_name}/cryptoKeyVersions"
                     out.paged(path, "cryptoKeyVersions", listed, page_size, total=True)
                     _kms_policy(out, key.resource_name, key.policy)
+        # The collector reads the EKM connections its EXTERNAL_VPC keys are backed by, one get each.
+        backends = sorted(
+            {
+                (key.crypto_key_backend, _latest(ring.create_time, key.create_time))
+                for ring in estate.rings_of(pid)
+                for key in estate.keys_of(ring)
+                if key.crypto_key_backend and "/ekmConnections/" in key.crypto_key_backend
+            }
+        )
+        for name, created in dict(backends).items():
+            mode = estate.ekm_modes.get(name, "MANUAL")
+            out.add("GET", f"/v1/{name}", ekm_connection_json(name, created, mode))
     return combine(out.items, custom_role_exchanges(estate))
 
 
@@ -792,7 +800,7 @@ def _kms_assets(estate: Estate, projects: list[Project]) -> list[dict[str, Any]]
                     connections.setdefault(backend, _latest(ring.create_time, key.create_time))
         for name, created in sorted(connections.items()):
             location = name.rsplit("/ekmConnections/", 1)[0]
-            data = ekm_connection_json(name, created)
+            data = ekm_connection_json(name, created, estate.ekm_modes.get(name, "MANUAL"))
             assets.append(_asset(ekm_type, data, location, ancestors, created))
     return sorted(assets, key=lambda a: a["name"])
 
@@ -816,21 +824,11 @@ def _policy_results(estate: Estate, scope: str, projects: list[Project]) -> list
         result["policy"] = {"bindings": [dict(b) for b in raw["bindings"]]}
         results.append(result)
 
-    for folder in estate.folders:
-        chain = estate.ancestors(folder.parent)
-        if scope in chain:
-            folders = [folder.name, *(c for c in chain if c.startswith("folders/"))]
-            add(
-                CRM_PREFIX + folder.name,
-                "cloudresourcemanager.googleapis.com/Folder",
-                folder.policy,
-                folders,
-                None,
-            )
+    # Only key rings and keys are searched: the project, folder and organization policies (with their
+    # audit configs) are read from Resource Manager.
     for project in projects:
         folders = [c for c in estate.ancestors(project.parent) if c.startswith("folders/")]
         pname = project.name
-        add(CRM_PREFIX + pname, "cloudresourcemanager.googleapis.com/Project", project.policy, folders, pname)
         for ring in estate.rings_of(project.project_id):
             add(
                 KMS_PREFIX + ring.resource_name,

@@ -96,6 +96,8 @@ def test_keys_rings_and_project_scope(inventory: Inventory) -> None:
         PAYMENTS: (KeyStoreKind.GCP_KEY_RING, "acme-prod", "europe-west1"),
         BACKUPS: (KeyStoreKind.GCP_KEY_RING, "acme-prod", "europe-west1"),
         APPS: (KeyStoreKind.GCP_KEY_RING, "acme-dev", "us-central1"),
+        # Read because the EXTERNAL_VPC key ekm-vpc is backed by it.
+        f"{EW1}/ekmConnections/thales-ekm": (KeyStoreKind.GCP_EKM_CONNECTION, "acme-prod", "europe-west1"),
     }
     prod = inventory.scope_by_uid["acme-prod"]
     assert prod.kind is ScopeKind.GCP_PROJECT
@@ -431,6 +433,37 @@ def test_unreadable_organization_policy_is_unknown_hierarchy_and_audit() -> None
     findings = _findings(inventory)
     assert findings[("key_admin_separated_from_use", f"{APPS}/cryptoKeys/app-key")] is Status.UNKNOWN
     assert findings[("key_usage_audit_logging_enabled", "acme-dev")] is Status.UNKNOWN
+
+
+def test_throttling_and_5xx_are_retried_then_read_normally() -> None:
+    with ReplayServer(*ALL) as server:
+        server.inject_error("GET", f"/v1/{PAYMENTS}/cryptoKeys", "RESOURCE_EXHAUSTED", times=2)
+        server.inject_error("POST", f"/v3/{FOLDER}:getIamPolicy", "UNAVAILABLE", times=1)
+        options = GcpOptions(projects=("acme-prod",), endpoint=server.url, anonymous=True, retry_deadline=10)
+        estate = GcpCollector(options, NullProgress()).collect()
+        assert server.calls[f"/v1/{PAYMENTS}/cryptoKeys"] == 4  # 2 throttled + the 2 pages
+    assert estate.errors == []
+    inventory = normalise(estate)
+    assert not inventory.scope_by_uid["acme-prod"].unreadable
+    assert _key(inventory, "card-data").unreadable == frozenset()
+
+
+def test_throttling_that_outlives_the_retries_is_a_throttled_collection_error() -> None:
+    with ReplayServer(*ALL) as server:
+        server.inject_error("GET", f"/v1/{PAYMENTS}/cryptoKeys", "RESOURCE_EXHAUSTED")
+        options = GcpOptions(projects=("acme-prod",), endpoint=server.url, anonymous=True, retry_deadline=0.5)
+        estate = GcpCollector(options, NullProgress()).collect()
+        assert server.calls[f"/v1/{PAYMENTS}/cryptoKeys"] >= 2  # retried before giving up
+    [error] = estate.errors
+    assert (error.api, error.error_class, error.resource) == (
+        "cloudkms.cryptoKeys.list",
+        ErrorClass.THROTTLED,
+        PAYMENTS,
+    )
+    assert error.message.startswith("still failing after retries: TooManyRequests")
+    inventory = normalise(estate)
+    assert ScopeAspect.KEYS in inventory.scope_by_uid["acme-prod"].unreadable
+    assert _findings(inventory)[("scan_coverage_complete", "acme-prod")] is Status.FAIL
 
 
 def test_api_calls_pagination_and_shared_ancestors() -> None:

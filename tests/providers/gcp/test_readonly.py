@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 from providers.gcp import readonly
 from providers.gcp.clients import (
     asset_client,
+    ekm_client,
     folders_client,
     iam_roles_client,
     kms_client,
@@ -42,6 +43,7 @@ KEY = f"{RING}/cryptoKeys/key"
 ORG = "organizations/3"
 FOLDER = "folders/2"
 ROLE = f"{ORG}/roles/kmsKeyOperator"
+EKM = f"{LOC}/ekmConnections/ekm"
 V3 = {"options": {"requested_policy_version": 3}}
 POLICY = {"version": 3, "bindings": [{"role": "roles/cloudkms.admin", "members": ["user:ana@example.com"]}]}
 
@@ -70,6 +72,7 @@ READS = [
                               "assetType": "cloudkms.googleapis.com/CryptoKey"}]}},
     {"method": "GET", "path": f"/v1/{ORG}:searchAllIamPolicies",
      "response": {"results": [{"resource": f"//cloudkms.googleapis.com/{KEY}", "policy": POLICY}]}},
+    {"method": "GET", "path": f"/v1/{EKM}", "response": {"name": EKM, "keyManagementMode": "CLOUD_KMS"}},
     {"method": "GET", "path": f"/v1/{ROLE}",
      "response": {"name": ROLE, "includedPermissions": ["cloudkms.cryptoKeyVersions.useToDecrypt"]}},
 ]  # fmt: skip
@@ -102,6 +105,7 @@ def test_every_allow_listed_method_works_through_the_proxy(server: ReplayServer)
     orgs = organizations_client(url, anonymous=True)
     assets = asset_client(url, anonymous=True)
     iam = iam_roles_client(url, anonymous=True)
+    ekm = ekm_client(url, anonymous=True)
 
     calls: dict[tuple[str, str], Any] = {
         ("KeyManagementServiceClient", "list_locations"): lambda: kms.list_locations(
@@ -137,6 +141,7 @@ def test_every_allow_listed_method_works_through_the_proxy(server: ReplayServer)
             r.resource for r in assets.search_all_iam_policies(request={"scope": ORG})
         ],
         ("IamRolesClient", "get_role"): lambda: iam.get_role(ROLE)["includedPermissions"],
+        ("EkmServiceClient", "get_ekm_connection"): lambda: ekm.get_ekm_connection(name=EKM).key_management_mode.name,
     }  # fmt: skip
     # The test covers the whole allow-list, and nothing beyond it.
     assert set(calls) == {(kind, m) for kind, methods in READ_OPERATIONS.items() for m in methods}

@@ -338,6 +338,7 @@ _WIRE_TYPES = [
     (r"/keyRings$", "google.cloud.kms_v1:ListKeyRingsResponse"),
     (r"/cryptoKeys$", "google.cloud.kms_v1:ListCryptoKeysResponse"),
     (r"/cryptoKeyVersions$", "google.cloud.kms_v1:ListCryptoKeyVersionsResponse"),
+    (r"/ekmConnections/[^/]+$", "google.cloud.kms_v1:EkmConnection"),
     (r":getIamPolicy$", "google.iam.v1.policy_pb2:Policy"),
     (r"^/v3/projects/[^/:]+$", "google.cloud.resourcemanager_v3:Project"),
     (r"^/v3/folders/[^/:]+$", "google.cloud.resourcemanager_v3:Folder"),
