@@ -54,20 +54,6 @@ class AssetUnavailable(Exception):
         self.reason = reason
 
 
-def _paged_dicts(
-    collector: GcpCollector, api: str, make: Any, field_name: str, convert: Any
-) -> list[dict[str, Any]]:
-    """Every item of a pager as REST JSON, one counted call per page; errors propagate."""
-    items: list[dict[str, Any]] = []
-    collector.recorder.count(api)
-    pager = make()
-    for number, page in enumerate(pager.pages):
-        if number:
-            collector.recorder.count(api)
-        items.extend(convert(item) for item in getattr(page, field_name))
-    return items
-
-
 def _list_kms_assets(collector: GcpCollector, scope: str) -> list[dict[str, Any]]:
     from google.cloud import asset_v1
 
@@ -78,8 +64,7 @@ def _list_kms_assets(collector: GcpCollector, scope: str) -> list[dict[str, Any]
         "content_type": asset_v1.ContentType.RESOURCE,
         "page_size": LIST_PAGE_SIZE,
     }
-    return _paged_dicts(
-        collector,
+    return collector.pages(
         "cloudasset.assets.listAssets",
         lambda: client.list_assets(request=request, **collector.call_settings()),
         "assets",
@@ -92,8 +77,7 @@ def _search_policies(collector: GcpCollector, scope: str) -> list[dict[str, Any]
 
     client = collector.clients.get("asset")
     request = {"scope": scope, "asset_types": list(POLICY_ASSET_TYPES), "page_size": SEARCH_PAGE_SIZE}
-    return _paged_dicts(
-        collector,
+    return collector.pages(
         "cloudasset.assets.searchAllIamPolicies",
         lambda: client.search_all_iam_policies(request=request, **collector.call_settings()),
         "results",

@@ -52,6 +52,7 @@ __all__ = [
     "ekm_client",
     "folders_client",
     "iam_roles_client",
+    "is_loopback_endpoint",
     "kms_client",
     "normalise_endpoint",
     "organizations_client",
@@ -80,6 +81,11 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback_endpoint(endpoint: str) -> bool:
+    """Whether an endpoint URL (or bare host:port) points at this machine."""
+    return _is_loopback(urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}").hostname or "")
 
 
 def normalise_endpoint(endpoint: str) -> str:

@@ -284,17 +284,27 @@ class GcpCollector:
     ) -> list[dict[str, Any]] | None:
         """Every item of a pager, page by page (each page counted as one call)."""
 
-        def run() -> list[dict[str, Any]]:
-            items: list[dict[str, Any]] = []
-            self.recorder.count(api)
-            pager = make()
-            for number, page in enumerate(pager.pages):
-                if number:
-                    self.recorder.count(api)
-                items.extend(as_dict(item) for item in getattr(page, field_name))
-            return items
+        return self.call(
+            project,
+            location,
+            api,
+            lambda: self.pages(api, make, field_name, as_dict),
+            resource,
+            counted=False,
+        )
 
-        return self.call(project, location, api, run, resource, counted=False)
+    def pages(
+        self, api: str, make: Callable[[], Any], field_name: str, convert: Callable[[Any], dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Every item of a pager as REST JSON, one counted call per page; errors propagate."""
+        items: list[dict[str, Any]] = []
+        self.recorder.count(api)
+        pager = make()
+        for number, page in enumerate(pager.pages):
+            if number:
+                self.recorder.count(api)
+            items.extend(convert(item) for item in getattr(page, field_name))
+        return items
 
     def _policy(self, project: str, kind: str, resource: str, api: str, location: str | None = None) -> Any:
         client = self.clients.get(kind)

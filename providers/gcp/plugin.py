@@ -129,10 +129,12 @@ def _credentials(endpoint: str | None) -> tuple[Any, bool, str | None]:
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
+    from providers.gcp.clients import is_loopback_endpoint
+
     try:
         credentials, _project = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])  # type: ignore[no-untyped-call]
     except DefaultCredentialsError as exc:
-        if endpoint and _is_loopback_endpoint(endpoint):
+        if endpoint and is_loopback_endpoint(endpoint):
             import structlog
 
             structlog.get_logger("keyaudit.gcp").warning(
@@ -160,19 +162,6 @@ def _no_credentials(options: Any, message: str) -> list[CollectionError]:
         )
         for scope in scopes
     ]
-
-
-def _is_loopback_endpoint(endpoint: str) -> bool:
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    host = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _without_userinfo(endpoint: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import socket
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from providers.gcp.clients import (
     projects_client,
 )
 from providers.gcp.replay import Exchange, ReplayServer, load_cassette
+from tests.providers.gcp.wire import check_exchange
 
 CASSETTES = Path(__file__).parent / "cassettes"
 KMS = CASSETTES / "kms_acme_prod.json"
@@ -332,55 +332,10 @@ def test_asset_inventory_lists_keys_and_searches_policies(server: ReplayServer) 
     server.assert_all_matched()
 
 
-# Each recorded path -> the message its response must parse into, strictly (no unknown field).
-_WIRE_TYPES = [
-    (r"^/v1/projects/[^/]+/locations$", "google.cloud.location.locations_pb2:ListLocationsResponse"),
-    (r"/keyRings$", "google.cloud.kms_v1:ListKeyRingsResponse"),
-    (r"/cryptoKeys$", "google.cloud.kms_v1:ListCryptoKeysResponse"),
-    (r"/cryptoKeyVersions$", "google.cloud.kms_v1:ListCryptoKeyVersionsResponse"),
-    (r"/ekmConnections/[^/]+$", "google.cloud.kms_v1:EkmConnection"),
-    (r":getIamPolicy$", "google.iam.v1.policy_pb2:Policy"),
-    (r"^/v3/projects/[^/:]+$", "google.cloud.resourcemanager_v3:Project"),
-    (r"^/v3/folders/[^/:]+$", "google.cloud.resourcemanager_v3:Folder"),
-    (r"^/v3/organizations/[^/:]+$", "google.cloud.resourcemanager_v3:Organization"),
-    (r"/assets$", "google.cloud.asset_v1:ListAssetsResponse"),
-    (r":searchAllIamPolicies$", "google.cloud.asset_v1:SearchAllIamPoliciesResponse"),
-    # IAM Admin roles.get: no message class installed (google-cloud-iam has no REST client): shape check.
-    (r"^/v1/(projects|organizations)/[^/]+/roles/[^/]+$", "iam-role"),
-]
-
-
 @pytest.mark.parametrize("cassette", sorted(CASSETTES.glob("*.json")), ids=lambda p: p.stem)
 def test_cassettes_are_valid_wire_json(cassette: Path) -> None:
-    import importlib
-
-    from google.protobuf import json_format
-
     for exchange in load_cassette(cassette):
-        if exchange.status >= 400:
-            error = exchange.response["error"]
-            assert error["code"] == exchange.status and error["status"] and error["message"]
-            continue
-        spec = next((t for pattern, t in _WIRE_TYPES if re.search(pattern, exchange.path)), None)
-        assert spec, f"{exchange.source}: no wire type known for {exchange.path}"
-        if spec == "iam-role":
-            role = exchange.response
-            assert set(role) <= {
-                "name",
-                "title",
-                "description",
-                "includedPermissions",
-                "stage",
-                "etag",
-                "deleted",
-            }
-            assert role["name"] == exchange.path.removeprefix("/v1/")
-            assert all(isinstance(p, str) for p in role["includedPermissions"])
-            continue
-        module, name = spec.split(":")
-        message = getattr(importlib.import_module(module), name)
-        pb = message.pb(message()) if hasattr(message, "pb") else message()
-        json_format.Parse(json.dumps(exchange.response), pb, ignore_unknown_fields=False)
+        check_exchange(exchange)
 
 
 def test_cassette_validation(tmp_path: Path) -> None:
