@@ -1,0 +1,1 @@
+"""Azure provider: Key Vault and Managed HSM keys, vault protections, RBAC and access policies, diagnostics."""
