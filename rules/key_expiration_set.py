@@ -39,9 +39,12 @@ META = RuleMeta(
         "CIS-Azure-3.0:3.3.2",
         "CIS-Azure-5.0:8.3.1",
         "CIS-Azure-5.0:8.3.2",
+        "CIS-Azure-6.0:8.3.1",
+        "CIS-Azure-6.0:8.3.2",
         "AzurePolicy:152b15f7-8e1f-4c1f-ab71-8c010ba5dbc0",
         "AzurePolicy:49a22571-d204-4c91-a7b6-09b1a586fbc9",
         "AzurePolicy:1d478a74-21ba-4b9f-9d8f-8e6fced0eec5",
+        "MCSB:DP-6",
     ),
 )
 

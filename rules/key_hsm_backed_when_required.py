@@ -44,6 +44,7 @@ META = RuleMeta(
         "CSA-AICM:CEK-08",
         "CSA-AICM:CEK-03",
         "CIS-Azure-5.0:8.3.10",
+        "CIS-Azure-6.0:8.3.10",
         "AzurePolicy:587c79fe-dd04-4a5e-9d0b-f89598c7261b",
     ),
 )

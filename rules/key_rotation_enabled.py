@@ -1,4 +1,10 @@
-"""Enabled symmetric encryption keys with provider-generated material rotate automatically."""
+"""Enabled keys the platform can rotate by itself rotate automatically.
+
+Which keys: those whose platform says so (``Key.auto_rotation_supported`` True: e.g. every Azure Key
+Vault / Managed HSM key, whose rotation policy can renew RSA and EC keys too); without that answer, the
+SPEC 5 default: symmetric encryption keys with provider-generated material. ``auto_rotation_supported``
+False (AWS custom key stores, asymmetric keys) keeps a key out.
+"""
 
 from collections.abc import Iterator
 from typing import Any
@@ -8,7 +14,7 @@ from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
 
 META = RuleMeta(
     id="key_rotation_enabled",
-    title="Symmetric encryption keys with provider-generated material rotate automatically",
+    title="Keys the platform can rotate automatically have scheduled rotation turned on",
     severity=Severity.MEDIUM,
     providers=("aws", "gcp", "azure"),
     rationale=(
@@ -17,7 +23,10 @@ META = RuleMeta(
         "while keeping old versions for decryption, so leaving it off means the same material protects data "
         "indefinitely and the amount of ciphertext exposed by one compromise keeps growing. Keys the "
         "platform cannot rotate by itself (asymmetric, HMAC, imported or external material, keys in AWS "
-        "custom key stores) are not judged here."
+        "custom key stores) are not judged here. Where the platform itself says a key can rotate (Azure "
+        "Key Vault and Managed HSM rotation policies also renew RSA and EC keys), that key is judged "
+        "whatever its type: on Azure, rotation is on only when the key's rotation policy has a Rotate "
+        "lifetime action."
     ),
     remediation={
         "aws": (
@@ -48,7 +57,9 @@ META = RuleMeta(
         "GCP-SCC:KMS_KEY_NOT_ROTATED",
         "CIS-Azure-3.0:3.3.8",
         "CIS-Azure-5.0:8.3.9",
+        "CIS-Azure-6.0:8.3.9",
         "AzurePolicy:d8cf8476-a2ec-4916-896e-992351803c44",
+        "MCSB:DP-6",
     ),
 )
 
@@ -58,24 +69,36 @@ def _value(item: Any) -> Any:
 
 
 def _cannot_auto_rotate(key: Key) -> bool:
-    """A field that was read shows the key is out of scope: not enabled, or a kind that cannot auto-rotate."""
+    """A field that was read shows the key is out of scope: not enabled, or a kind that cannot auto-rotate.
+
+    ``auto_rotation_supported`` is the platform's own answer and wins over the generic reading of key
+    type, purpose and origin (Azure rotates RSA and EC keys; AWS cannot rotate keys in custom key stores).
+    """
+    if key.state is not None and key.state is not KeyState.ENABLED:
+        return True
+    if key.auto_rotation_supported is not None:
+        return not key.auto_rotation_supported
     return (
-        (key.state is not None and key.state is not KeyState.ENABLED)
-        or (key.purpose is not None and key.purpose is not KeyPurpose.ENCRYPT)
+        (key.purpose is not None and key.purpose is not KeyPurpose.ENCRYPT)
         or (key.key_type is not None and key.key_type is not KeyType.SYMMETRIC)
         or (key.origin is not None and key.origin is not KeyOrigin.GENERATED)
-        or key.auto_rotation_supported is False
     )
 
 
 def _unread_eligibility(key: Key) -> list[str]:
-    fields = (
-        ("state", key.state),
-        ("purpose", key.purpose),
-        ("key type", key.key_type),
-        ("origin", key.origin),
-    )
+    fields: tuple[tuple[str, Any], ...] = (("state", key.state),)
+    if key.auto_rotation_supported is None:
+        fields += (("purpose", key.purpose), ("key type", key.key_type), ("origin", key.origin))
     return [name for name, value in fields if value is None]
+
+
+def _is_classic_candidate(key: Key) -> bool:
+    """An enabled symmetric encryption key with provider-generated material (the SPEC 5 wording)."""
+    return (
+        key.purpose is KeyPurpose.ENCRYPT
+        and key.key_type is KeyType.SYMMETRIC
+        and key.origin is KeyOrigin.GENERATED
+    )
 
 
 def evaluate(ctx: Context) -> Iterator[RuleResult]:
@@ -116,11 +139,20 @@ def evaluate(ctx: Context) -> Iterator[RuleResult]:
                 "keyaudit cannot tell whether the platform could rotate it automatically.",
                 **evidence,
             )
-        else:
+        elif _is_classic_candidate(key):
             yield RuleResult.for_key(
                 key,
                 Status.FAIL,
                 f"Key {label} is an enabled symmetric encryption key with provider-generated material but "
                 "automatic rotation is off; turn on scheduled rotation.",
+                **evidence,
+            )
+        else:
+            yield RuleResult.for_key(
+                key,
+                Status.FAIL,
+                f"Key {label} is an enabled key its platform can rotate automatically, but it has no "
+                "rotation schedule (for an Azure key: no rotation policy with a Rotate lifetime action); "
+                "turn on scheduled rotation.",
                 **evidence,
             )

@@ -40,6 +40,7 @@ META = RuleMeta(
         "CIS-GCP-5.0:1.11",
         "GCP-SCC:KMS_KEY_NOT_ROTATED",
         "AzurePolicy:d8cf8476-a2ec-4916-896e-992351803c44",
+        "MCSB:DP-6",
     ),
 )
 

@@ -55,6 +55,7 @@ META = RuleMeta(
         "CSA-AICM:CEK-20",
         "CIS-Azure-3.0:3.3.5",
         "CIS-Azure-5.0:8.3.5",
+        "CIS-Azure-6.0:8.3.5",
         "AzurePolicy:1e66c121-a66a-4b1f-9b83-0fd99bf0fc2d",
         "AzurePolicy:0b60c0b2-2dc2-4e1c-b5c9-abbed971de53",
         "AzurePolicy:c39ba22d-4428-4149-b981-70acb31fc383",

@@ -72,8 +72,11 @@ META = RuleMeta(
         "GCP-SCC:AUDIT_LOGGING_DISABLED",
         "CIS-Azure-3.0:6.1.4",
         "CIS-Azure-5.0:6.1.1.4",
+        "CIS-Azure-6.0:6.1.1.4",
         "AzurePolicy:cf820ca0-f99e-4f3e-84fb-66e913812d21",
         "AzurePolicy:a2a5b911-5617-447e-a49e-59dbe0e0434b",
+        "MCSB:LT-3",
+        "MCSB:DP-8",
     ),
 )
 

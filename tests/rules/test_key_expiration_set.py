@@ -97,3 +97,11 @@ def test_unknown_validity_start_is_unknown_when_a_maximum_is_set() -> None:
     k = azure_key(created=None, expires=NOW + timedelta(days=10))
     assert run(k, policy={"expiration": {"max_validity_days": 365}})[k.uid].status is Status.UNKNOWN
     assert run(k)[k.uid].status is Status.PASS
+
+
+def test_not_before_earlier_than_creation_counts_from_not_before() -> None:
+    # The key's attributes declare it valid from not_before (e.g. imported material already in use).
+    k = azure_key(not_before=CREATED - timedelta(days=200), expires=CREATED + timedelta(days=200))
+    result = run(k, policy={"expiration": {"max_validity_days": 365}})[k.uid]
+    assert result.status is Status.FAIL
+    assert result.evidence["validity_days"] == 400

@@ -104,3 +104,59 @@ def test_one_result_per_key() -> None:
     on, off = key("on"), key("off", rotation=Rotation(enabled=False))
     results = run(on, off)
     assert {uid: r.status for uid, r in results.items()} == {on.uid: Status.PASS, off.uid: Status.FAIL}
+
+
+def _azure_key(name="az1", **kw):
+    kw.setdefault("key_type", KeyType.RSA)
+    kw.setdefault("size_bits", 3072)
+    return key(
+        name,
+        provider=Provider.AZURE,
+        uid=f"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/keys/{name}",
+        scope="s1",
+        auto_rotation_supported=True,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        {"key_type": KeyType.RSA, "purpose": KeyPurpose.ENCRYPT},
+        {"key_type": KeyType.EC, "purpose": KeyPurpose.SIGN, "curve": "P-256"},
+    ],
+)
+def test_asymmetric_keys_the_platform_can_rotate_are_judged(kind) -> None:
+    # Azure rotation policies renew RSA and EC keys: no Rotate lifetime action means rotation is off.
+    off = _azure_key("off", rotation=Rotation(enabled=False), **kind)
+    on = _azure_key("on", rotation=Rotation(enabled=True, period_days=90), **kind)
+    results = run(off, on)
+    assert results[off.uid].status is Status.FAIL
+    assert "Rotate lifetime action" in results[off.uid].message
+    assert results[on.uid].status is Status.PASS
+
+
+def test_platform_support_overrides_an_external_origin() -> None:
+    # GCP coordinated external keys (EXTERNAL_VPC in CLOUD_KMS key management mode) rotate by schedule.
+    k = key(origin=KeyOrigin.EXTERNAL, auto_rotation_supported=True, rotation=Rotation(enabled=False))
+    assert run(k)[k.uid].status is Status.FAIL
+
+
+def test_platform_support_still_needs_an_enabled_key() -> None:
+    k = _azure_key(state=KeyState.DISABLED, rotation=Rotation(enabled=False))
+    assert run(k) == {}
+
+
+def test_platform_support_makes_unread_type_fields_irrelevant_but_not_the_state() -> None:
+    known = _azure_key("known", key_type=None, purpose=None, origin=None, rotation=Rotation(enabled=False))
+    unread_state = _azure_key("unread", state=None, rotation=Rotation(enabled=False))
+    results = run(known, unread_state)
+    assert results[known.uid].status is Status.FAIL
+    assert results[known.uid].evidence["unread"] == []
+    assert results[unread_state.uid].status is Status.UNKNOWN
+    assert results[unread_state.uid].evidence["unread"] == ["state"]
+
+
+def test_symmetric_key_message_is_unchanged_when_the_platform_confirms_support() -> None:
+    k = key(auto_rotation_supported=True, rotation=Rotation(enabled=False))
+    assert "symmetric encryption key with provider-generated material" in run(k)[k.uid].message
