@@ -243,11 +243,18 @@ def test_policy_check_reports_bad_file(keyaudit, tmp_path: Path) -> None:
     assert "p.yaml:2" in result.stderr and "segregation.min_admins" in result.stderr
 
 
-def test_scan_of_a_provider_not_yet_built_says_so(keyaudit) -> None:
-    result = keyaudit("scan", "azure", "--subscription", "s")
-    assert result.returncode == 1
-    assert "provider 'azure' is not available" in result.stderr
-    assert keyaudit("scan", "oracle").returncode == 2
+def test_a_provider_that_is_not_installed_is_a_clear_runtime_failure() -> None:
+    from scanner.errors import RuntimeFailure
+    from scanner.provider import load_provider
+
+    with pytest.raises(RuntimeFailure, match="provider 'oracle' is not available"):
+        load_provider("oracle")
+
+
+def test_scan_of_an_unknown_provider_is_a_usage_error(keyaudit) -> None:
+    result = keyaudit("scan", "oracle")
+    assert result.returncode == 2
+    assert "oracle" in result.stderr
 
 
 def test_governance_dates_use_the_as_of_clock(keyaudit, estate, policy_file) -> None:

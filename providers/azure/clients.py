@@ -54,6 +54,7 @@ __all__ = [
     "SUBSCRIPTIONS_API_VERSION",
     "CloudSettings",
     "TenantClient",
+    "access_control_client",
     "authorization_client",
     "cloud_settings",
     "default_credential",
@@ -315,6 +316,24 @@ def key_client(
         vault_url, credential, **_common_kwargs(transport, retry_total, connection_timeout, read_timeout)
     )
     return cast("KeyClient", _checked(client))
+
+
+def access_control_client(
+    hsm_url: str,
+    credential: TokenCredential,
+    transport: HttpTransport[Any, Any] | None = None,
+    *,
+    retry_total: int = DEFAULT_RETRY_TOTAL,
+    connection_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+) -> Any:
+    """Managed HSM local RBAC (``list_role_assignments``, ``list_role_definitions``), read-only."""
+    from azure.keyvault.administration import KeyVaultAccessControlClient
+
+    client = KeyVaultAccessControlClient(
+        hsm_url, credential, **_common_kwargs(transport, retry_total, connection_timeout, read_timeout)
+    )
+    return _checked(client)
 
 
 class TenantClient:

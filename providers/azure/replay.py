@@ -172,6 +172,11 @@ def reset_key_vault_challenges() -> None:
     from azure.keyvault.keys._shared import http_challenge_cache
 
     http_challenge_cache.clear()
+    try:  # azure-keyvault-administration (Managed HSM local RBAC) keeps its own copy
+        from azure.keyvault.administration._internal import http_challenge_cache as admin_cache
+    except ImportError:  # pragma: no cover - a dependency, but its private layout may move
+        return
+    admin_cache.clear()
 
 
 def _norm_host(netloc_host: str | None, port: int | None, scheme: str) -> str:
@@ -378,8 +383,13 @@ class ReplayAdapter(BaseAdapter):
         super().__init__()
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
+        # Host -> its exchanges, in matching order: a request only ever matches exchanges of its own host,
+        # so a large estate (thousands of exchanges) is matched in a short list.
+        self._by_host: dict[str, list[Exchange]] = {}
         for cassette in cassettes:
-            self._exchanges.extend(load_cassette(cassette))
+            for parsed in load_cassette(cassette):
+                self._exchanges.append(parsed)
+                self._by_host.setdefault(parsed.host, []).append(parsed)
         for raw in exchanges:
             self.add(raw)
         self.calls: Counter[str] = Counter()  # "host/path" -> requests
@@ -392,10 +402,13 @@ class ReplayAdapter(BaseAdapter):
         """Add an exchange (same keys as in a cassette); ``first`` puts it ahead of the recorded ones."""
         parsed = Exchange.from_mapping(exchange, source="added")
         with self._lock:
+            same_host = self._by_host.setdefault(parsed.host, [])
             if first:
                 self._exchanges.insert(0, parsed)
+                same_host.insert(0, parsed)
             else:
                 self._exchanges.append(parsed)
+                same_host.append(parsed)
 
     def inject_error(
         self,
@@ -487,7 +500,8 @@ class ReplayAdapter(BaseAdapter):
         with self._lock:
             self.calls[f"{recorded.host}{recorded.path}"] += 1
             self.requests.append(recorded)
-            exchange = next((e for e in self._exchanges if e.matches(recorded)), None)
+            candidates = self._by_host.get(recorded.host.lower(), ())
+            exchange = next((e for e in candidates if e.matches(recorded)), None)
             if exchange is None:
                 self.unmatched.append(recorded)
             else:
