@@ -19,7 +19,7 @@ from rules._access import (
     unknown_result,
     users,
 )
-from scanner.inventory import USE_CAPABILITIES, PrincipalKind
+from scanner.inventory import PrincipalKind
 from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
 
 META = RuleMeta(
@@ -84,7 +84,9 @@ def evaluate(ctx: Context) -> Iterator[RuleResult]:
         evidence: dict[str, Any] = {
             "user_count": count,
             "max_key_users": limit,
-            "users": principal_entries(ctx, key, counted, provenance=not passed, relevant=USE_CAPABILITIES),
+            # Who and with what; where each grant comes from is in key_users_declared for the same key
+            # (provenance costs a second pass over every binding of every failing key).
+            "users": principal_entries(ctx, key, counted),
             "excluded_service_principal_count": len(services),
             "excluded_service_principals": services[:MAX_LISTED],
         }
