@@ -34,11 +34,20 @@ class Grant(NamedTuple):
 
 
 def broad_index(ctx: Context, capabilities: frozenset[Capability]) -> dict[str, list[AccessBinding]]:
-    """Broad bindings carrying any of ``capabilities``, by target uid (one pass over all bindings)."""
+    """Broad bindings carrying any of ``capabilities``, by the uid they were granted at (one pass).
+
+    A grant made at a broad level but recorded on the stores it reaches (an Azure subscription-wide role
+    whose data actions apply to RBAC vaults only) is indexed under the scope it was inherited from, so it
+    still counts as broad there; other bindings are indexed under their own (broad) target.
+    """
     broad: dict[str, list[AccessBinding]] = defaultdict(list)
     for binding in ctx.inventory.bindings:
-        if binding.level.is_broad and not capabilities.isdisjoint(binding.capabilities):
+        if capabilities.isdisjoint(binding.capabilities):
+            continue
+        if binding.level.is_broad:
             broad[binding.target].append(binding)
+        elif binding.inherited_from:
+            broad[binding.inherited_from].append(binding)
     return broad
 
 

@@ -30,6 +30,7 @@ from scanner.inventory import CollectionError, ErrorClass, Provider
 from scanner.progress import Progress
 
 T = TypeVar("T")
+_INACTIVE_STATES = frozenset({"Disabled", "Deleted"})
 
 
 @dataclass
@@ -49,6 +50,7 @@ class RawKey:
     key: dict[str, Any] | None = None  # data plane: get_key (JSON Web Key, attributes, tags, policy)
     rotation_policy: dict[str, Any] | None = None  # None: not read
     arm: dict[str, Any] | None = None  # ARM keys.list entry, when the data plane was not readable
+    listed: dict[str, Any] | None = None  # the data plane's list entry (attributes, tags), a fallback
     failed: set[str] = field(default_factory=set)  # APIs that failed for this key
 
 
@@ -58,6 +60,8 @@ class RawStore:
     resource: dict[str, Any]  # the ARM resource (REST JSON)
     keys: list[RawKey] | None = None  # None: neither the data plane nor ARM listed them
     data_plane: bool = False  # the keys were read through the data plane
+    # Soft-deleted keys waiting for their purge (None: not read).
+    deleted_keys: list[dict[str, Any]] | None = None
     diagnostic_settings: list[dict[str, Any]] | None = None
     # Managed HSM local RBAC (None: not read).
     local_role_assignments: list[dict[str, Any]] | None = None
@@ -77,6 +81,7 @@ class RawSubscription:
     parents: list[str] = field(default_factory=list)  # management groups, nearest first (when known)
     stores: list[RawStore] | None = None  # None: the vaults could not be listed
     hsms_listed: bool = False
+    vaults_listed: bool = False
     role_assignments: list[dict[str, Any]] | None = None
 
 
@@ -92,10 +97,52 @@ class RawAzureEstate:
     read_at: datetime | None = None
 
 
+class SharedTokens:
+    """One token per (scopes, tenant) for every client of the scan.
+
+    Each Azure client caches its token in its own pipeline, and the scan builds clients per subscription
+    and per vault; some credentials (Azure CLI, Azure PowerShell) do not cache at all and start a
+    process per request. Tokens are reused until five minutes before they expire; claims challenges
+    (continuous access evaluation) always go to the credential.
+    """
+
+    _MARGIN_SECONDS = 300
+
+    def __init__(self, credential: Any) -> None:
+        self._credential = credential
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[Any, ...], Any] = {}
+
+    def get_token(
+        self, *scopes: str, claims: str | None = None, tenant_id: str | None = None, **kwargs: Any
+    ) -> Any:
+        import time
+
+        extra = {"tenant_id": tenant_id} if tenant_id else {}
+        if claims:
+            return self._credential.get_token(*scopes, claims=claims, **extra, **kwargs)
+        key = (scopes, tenant_id, bool(kwargs.get("enable_cae")))
+        with self._lock:
+            token = self._tokens.get(key)
+        if token is not None and token.expires_on - self._MARGIN_SECONDS > time.time():
+            return token
+        token = self._credential.get_token(*scopes, **extra, **kwargs)
+        with self._lock:
+            self._tokens[key] = token
+        return token
+
+    def close(self) -> None:
+        close = getattr(self._credential, "close", None)
+        if close is not None:
+            close()
+
+
 def classify(exc: BaseException) -> ErrorClass:
     """The error class of an azure-core / azure-identity exception."""
     from azure.core import exceptions as az
 
+    if isinstance(exc, ReadOnlyViolation):  # a refused resource-provider registration
+        return ErrorClass.ACCESS_DENIED
     if isinstance(exc, az.ClientAuthenticationError):
         return ErrorClass.ACCESS_DENIED
     if _is_credential_error(exc):
@@ -118,6 +165,11 @@ def classify(exc: BaseException) -> ErrorClass:
     if isinstance(exc, az.DecodeError | ValueError | KeyError | TypeError):
         return ErrorClass.MALFORMED_RESPONSE
     return ErrorClass.OTHER
+
+
+def _is_provider_registration(exc: BaseException) -> bool:
+    """The read-only guard refused azure-mgmt-core's automatic resource-provider registration."""
+    return "/register" in str(exc) and "/providers/" in str(exc)
 
 
 def _is_credential_error(exc: BaseException) -> bool:
@@ -194,6 +246,8 @@ class AzureCollector:
     def credential(self) -> Any:
         if self._credential is None:
             self._credential = clients.default_credential(self.settings)
+        if not isinstance(self._credential, SharedTokens):
+            self._credential = SharedTokens(self._credential)
         return self._credential
 
     def _client_kwargs(self) -> dict[str, Any]:
@@ -204,8 +258,13 @@ class AzureCollector:
         self.recorder.count(api)
         try:
             return fn()
-        except ReadOnlyViolation:
-            raise  # a defect in keyaudit, never a coverage gap
+        except ReadOnlyViolation as exc:
+            if not _is_provider_registration(exc):
+                raise  # a defect in keyaudit, never a coverage gap
+            # ARM answered 409 MissingSubscriptionRegistration and azure-mgmt-core tried to register the
+            # resource provider (a POST): refused, so what needed it is unknown for this subscription.
+            self.recorder.error(scope, None, api, exc, resource)
+            return None
         except Exception as exc:  # recorded as a coverage gap (UNKNOWN), never turned into a pass
             self.recorder.error(scope, None, api, exc, resource)
             return None
@@ -272,10 +331,11 @@ class AzureCollector:
             )
             wanted, parents = _subscriptions_under(descendants or [], group)
         else:
+            # Warned and PastDue subscriptions still run resources: only Disabled and Deleted ones are skipped.
             wanted = [
                 str(s["subscriptionId"])
                 for s in visible or ()
-                if s.get("subscriptionId") and str(s.get("state", "Enabled")) == "Enabled"
+                if s.get("subscriptionId") and str(s.get("state", "Enabled")) not in _INACTIVE_STATES
             ]
         found = []
         for subscription_id in wanted:
@@ -301,8 +361,9 @@ class AzureCollector:
             sid, "Microsoft.KeyVault/managedHSMs/read", keyvault.managed_hsms.list_by_subscription
         )
         raw.hsms_listed = hsms is not None
-        if vaults is not None:
-            raw.stores = [RawStore(kind="vault", resource=v) for v in vaults]
+        raw.vaults_listed = vaults is not None
+        if vaults is not None or hsms is not None:
+            raw.stores = [RawStore(kind="vault", resource=v) for v in vaults or ()]
             raw.stores += [RawStore(kind="managed_hsm", resource=h) for h in hsms or ()]
         raw.role_assignments = self.listed(
             sid,
@@ -322,7 +383,8 @@ class AzureCollector:
 
     def _role_definition(self, sid: str, authorization: Any, definition_id: str) -> None:
         """Read a role definition once per scan (subscriptions share the built-in and custom roles)."""
-        key = definition_id.lower()
+        # Keyed by GUID: a built-in role has one id per subscription but one definition.
+        key = definition_id.strip().rstrip("/").rsplit("/", 1)[-1].lower()
         with self._roles_lock:
             lock = self._role_locks.setdefault(key, threading.Lock())
         with lock:
@@ -366,18 +428,25 @@ class AzureCollector:
             self._local_rbac(sid, store, str(url))
 
     def _data_plane_keys(self, sid: str, store: RawStore, data_client: Any) -> list[RawKey] | None:
-        names = self.call(
+        listed = self.call(
             sid,
             "Microsoft.KeyVault/vaults/keys/read",
-            lambda: [p.name for p in data_client.list_properties_of_keys()],
+            lambda: [_properties_json(p) for p in data_client.list_properties_of_keys()],
             store.uid,
         )
-        if names is None:
+        if listed is None:
             return None
-        keys = [RawKey(name=str(name)) for name in names if name]
+        keys = [RawKey(name=str(item["name"]), listed=item) for item in listed if item.get("name")]
         futures = [self._key_pool.submit(self._data_plane_key, sid, store, data_client, key) for key in keys]
+        deleted = self.call(
+            sid,
+            "Microsoft.KeyVault/vaults/deletedKeys/read",
+            lambda: [_deleted_json(d) for d in data_client.list_deleted_keys()],
+            store.uid,
+        )
         for future in futures:
             future.result()
+        store.deleted_keys = deleted
         return keys
 
     def _data_plane_key(self, sid: str, store: RawStore, data_client: Any, key: RawKey) -> None:
@@ -510,6 +579,34 @@ def _key_json(key: Any) -> dict[str, Any]:
         "managed": props.managed,
         "tags": dict(props.tags or {}),
         "version": props.version,
+    }
+
+
+def _properties_json(props: Any) -> dict[str, Any]:
+    """KeyProperties from a listing: what is known of a key even when ``get_key`` fails."""
+    return {
+        "name": props.name,
+        "enabled": props.enabled,
+        "not_before": _iso(props.not_before),
+        "expires": _iso(props.expires_on),
+        "created": _iso(props.created_on),
+        "managed": props.managed,
+        "tags": dict(props.tags or {}),
+    }
+
+
+def _deleted_json(key: Any) -> dict[str, Any]:
+    """A soft-deleted key (DeletedKey): when it was deleted and when it will be purged."""
+    props = key.properties
+    return {
+        "name": key.name,
+        "deleted": _iso(key.deleted_date),
+        "scheduled_purge": _iso(key.scheduled_purge_date),
+        "enabled": props.enabled,
+        "expires": _iso(props.expires_on),
+        "created": _iso(props.created_on),
+        "managed": props.managed,
+        "tags": dict(props.tags or {}),
     }
 
 

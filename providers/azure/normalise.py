@@ -25,6 +25,7 @@ Azure semantics resolved at this boundary:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -148,6 +149,8 @@ class _Subscription:
             role_guid(definition_id): (definition.get("properties") or {}).get("permissions") or []
             for definition_id, definition in estate.role_definitions.items()
         }
+        self._capability_memo: dict[tuple[str, AccessModel | None], frozenset[Capability] | None] = {}
+        self.management_groups: set[str] = set()  # seen in assignment scopes
         self.store_access_unknown: set[str] = set()  # lowercase store uids
         self.key_access_unknown: set[str] = set()  # lowercase key uids
 
@@ -171,6 +174,7 @@ class _Subscription:
                 self._assignment(assignment)
         for store in raw.stores or ():
             self._store(store)
+        self._canonical_key_targets()
         self.scope = Scope(
             provider=Provider.AZURE,
             kind=ScopeKind.AZURE_SUBSCRIPTION,
@@ -178,7 +182,7 @@ class _Subscription:
             name=raw.display_name,
             parents=tuple(
                 ScopeRef(kind=ScopeKind.AZURE_MANAGEMENT_GROUP, uid=parent, name=parent.rsplit("/", 1)[-1])
-                for parent in raw.parents
+                for parent in (raw.parents or sorted(self.management_groups))
             ),
             locations=tuple(
                 sorted(
@@ -187,6 +191,15 @@ class _Subscription:
             ),
             unreadable=frozenset(self.gaps),
         )
+
+    def _canonical_key_targets(self) -> None:
+        """Key Vault names are case-insensitive: a key-scope grant spelled in another case still applies."""
+        keys = {key.uid.lower(): key.uid for key in self.keys}
+        for index, binding in enumerate(self.bindings):
+            if binding.level is ScopeLevel.KEY:
+                canonical = keys.get(binding.target.lower())
+                if canonical is not None and canonical != binding.target:
+                    self.bindings[index] = dataclasses.replace(binding, target=canonical)
 
     # ------------------------------------------------------------------ RBAC
     def _assignment(self, assignment: Mapping[str, Any]) -> None:
@@ -201,6 +214,8 @@ class _Subscription:
         if placed is None:
             return  # another resource (a storage account, ...): no power over keys
         target, level, inherited_from, stores = placed
+        if level is ScopeLevel.MANAGEMENT_GROUP:
+            self.management_groups.add(inherited_from or "/")
         per_store: dict[str, frozenset[Capability]] = {}
         for store_uid in stores:
             capabilities = self._role_capabilities(definition, self.models.get(store_uid))
@@ -228,6 +243,10 @@ class _Subscription:
             )
         if level in (ScopeLevel.KEY, ScopeLevel.KEY_STORE):
             return
+        # What the assignment gives only on some stores (e.g. data actions on RBAC vaults, not on
+        # access-policy vaults) is bound per store, inherited from the broad scope it was made at: the
+        # subscription's own uid, or the management group's, so broad-grant rules still see it there.
+        broad_source = self.sid if level is ScopeLevel.SCOPE else inherited_from or scope
         for store_uid, capabilities in sorted(per_store.items()):
             extra = capabilities - common
             if extra:
@@ -237,7 +256,7 @@ class _Subscription:
                     ScopeLevel.KEY_STORE,
                     extra,
                     conditional=conditional,
-                    inherited_from=scope,
+                    inherited_from=broad_source,
                     via=definition,
                 )
 
@@ -270,17 +289,24 @@ class _Subscription:
         return None
 
     def _role_capabilities(self, definition: str, model: AccessModel | None) -> frozenset[Capability] | None:
-        live = self.live_roles.get(role_guid(definition))
+        guid = role_guid(definition)
+        memo_key = (guid, model)
+        if memo_key in self._capability_memo:
+            return self._capability_memo[memo_key]
+        live = self.live_roles.get(guid)
         if live is not None:
-            return capabilities_for_permissions(live, model)
-        # Not read (or not readable): a built-in role from the table still counts, its definition is public.
-        return capabilities_for_role(definition, None, model)
+            found = capabilities_for_permissions(live, model)
+        else:
+            # Not read (or not readable): a built-in role from the table still counts, its definition is public.
+            found = capabilities_for_role(definition, None, model)
+        self._capability_memo[memo_key] = found
+        return found
 
     def _unknown_role(self, definition: str, where: str) -> None:
         if definition.lower() in self._reported_roles:
             return
         self._reported_roles.add(definition.lower())
-        error_class, reason = self.estate.role_errors.get(definition.lower(), (ErrorClass.OTHER, ""))
+        error_class, reason = self.estate.role_errors.get(role_guid(definition), (ErrorClass.OTHER, ""))
         why = f"its definition could not be read ({reason})" if reason else "its definition is not known"
         self.errors.append(
             CollectionError(
@@ -347,13 +373,7 @@ class _Subscription:
             name=raw.resource.get("name"),
             native_type=raw.resource.get("type"),
             parent=_resource_group_of(raw.uid) or None,
-            deletion_protection=DeletionProtection(
-                # Soft delete can no longer be turned off (a vault without the field has it on).
-                soft_delete=props.get("enableSoftDelete", True) is not False,
-                purge_protection=bool(props.get("enablePurgeProtection")),
-                retention_days=props.get("softDeleteRetentionInDays")
-                or (90 if props.get("enableSoftDelete", True) else None),
-            ),
+            deletion_protection=_deletion_protection(props),
             network=_network(props),
             access_model=None if model is None else ("managed_hsm_rbac" if hsm else model.value),
             sku=_sku(raw.resource.get("sku")),
@@ -364,6 +384,8 @@ class _Subscription:
         self.audit.append(self._audit(raw))
         for key in raw.keys or ():
             self.keys.append(self._key(key, raw, store))
+        for deleted in raw.deleted_keys or ():
+            self.keys.append(self._deleted_key(deleted, raw, store))
 
     def _access_policies(self, raw: RawStore) -> None:
         props = raw.resource.get("properties") or {}
@@ -425,6 +447,8 @@ class _Subscription:
         gaps: set[KeyAspect] = set()
         if data is None and not arm:
             gaps.add(KeyAspect.METADATA)
+        # When get_key failed, the listing still told enabled, dates, tags and whether a certificate owns it.
+        listed = raw.listed or {}
         rotation_policy = raw.rotation_policy
         if rotation_policy is None and isinstance(arm.get("rotationPolicy"), Mapping):
             rotation_policy = _arm_rotation_policy(arm["rotationPolicy"])
@@ -444,16 +468,17 @@ class _Subscription:
             size = int(arm["keySize"])
         curve_name = (data or {}).get("crv") or arm.get("curveName")
         ops = (data or {}).get("key_ops") or arm.get("keyOps")
-        enabled = (data or {}).get("enabled") if data else attributes.get("enabled")
-        created = _time((data or {}).get("created")) if data else _epoch(attributes.get("created"))
-        expires = _time((data or {}).get("expires")) if data else _epoch(attributes.get("exp"))
-        not_before = _time((data or {}).get("not_before")) if data else _epoch(attributes.get("nbf"))
+        plane = data or listed
+        enabled = plane.get("enabled") if plane else attributes.get("enabled")
+        created = _time(plane.get("created")) if plane else _epoch(attributes.get("created"))
+        expires = _time(plane.get("expires")) if plane else _epoch(attributes.get("exp"))
+        not_before = _time(plane.get("not_before")) if plane else _epoch(attributes.get("nbf"))
         exportable = None
         if data is not None:
             exportable = bool(data.get("exportable")) or bool(data.get("release_policy"))
         elif "exportable" in attributes:
             exportable = bool(attributes.get("exportable"))
-        retention = store.deletion_protection.retention_days if store.deletion_protection else None
+        window = _deletion_window(store)
         return Key(
             provider=Provider.AZURE,
             uid=uid,
@@ -473,15 +498,40 @@ class _Subscription:
             rotation=_rotation(rotation_policy, expires),
             # Key Vault rotation policies rotate every key type; certificate-backed keys rotate with
             # their certificate instead.
-            auto_rotation_supported=not (data or {}).get("managed"),
+            auto_rotation_supported=not plane.get("managed"),
             created=created,
             not_before=not_before,
             expires=expires,
             expiry_supported=True,
-            deletion_window_days=retention,
+            deletion_window_days=window,
             multi_region=False,
             exportable=exportable,
-            tags=dict((data or {}).get("tags") or (raw.arm or {}).get("tags") or {}),
+            tags=dict(plane.get("tags") or (raw.arm or {}).get("tags") or {}),
+            unreadable=frozenset(gaps),
+        )
+
+    def _deleted_key(self, deleted: Mapping[str, Any], raw_store: RawStore, store: KeyStore) -> Key:
+        """A soft-deleted key: recoverable until its scheduled purge (the list tells no key type)."""
+        hsm = raw_store.kind == "managed_hsm"
+        gaps = {KeyAspect.METADATA, KeyAspect.ROTATION}
+        if KeyStoreAspect.ACCESS in store.unreadable:
+            gaps.add(KeyAspect.ACCESS)
+        return Key(
+            provider=Provider.AZURE,
+            uid=f"{store.uid}/keys/{deleted['name']}",
+            scope=self.sid,
+            location=store.location,
+            store=store.uid,
+            name=str(deleted["name"]),
+            native_type=HSM_KEY_TYPE if hsm else VAULT_KEY_TYPE,
+            state=KeyState.PENDING_DELETION,
+            created=_time(deleted.get("created")),
+            expires=_time(deleted.get("expires")),
+            expiry_supported=True,
+            scheduled_deletion=_time(deleted.get("scheduled_purge")),
+            deletion_window_days=_deletion_window(store),
+            multi_region=False,
+            tags=dict(deleted.get("tags") or {}),
             unreadable=frozenset(gaps),
         )
 
@@ -502,7 +552,7 @@ class _Subscription:
                     continue
                 category = str(log.get("category") or "")
                 group = str(log.get("categoryGroup") or "").lower()
-                if category == "AuditEvent" or group in _AUDIT_GROUPS:
+                if category.lower() == "auditevent" or group in _AUDIT_GROUPS:
                     sources.append(str(setting.get("name") or setting.get("id") or "diagnostic setting"))
                     break
         logged = bool(sources)
@@ -535,16 +585,41 @@ def _resource_group_of(resource_id: str) -> str:
 
 
 def _network(props: Mapping[str, Any]) -> NetworkAccess:
-    public = props.get("publicNetworkAccess")
+    # Absent settings are Azure's defaults, not unknowns: no publicNetworkAccess means Enabled and no
+    # firewall (networkAcls) means every network is allowed (Azure Policy 55615ac9 reads them the same).
+    # SecuredByPerimeter: a network security perimeter decides, which this scan does not read.
+    public = str(props.get("publicNetworkAccess") or "Enabled").lower()
     acls = props.get("networkAcls") or props.get("networkACLs") or {}
-    default = acls.get("defaultAction")
+    default = str(acls.get("defaultAction") or "Allow").lower()
     endpoints = props.get("privateEndpointConnections")
     return NetworkAccess(
-        public_network_access=None if public is None else str(public).lower() != "disabled",
-        default_action_deny=None if default is None else str(default).lower() == "deny",
-        private_endpoints=None if endpoints is None else len(endpoints),
+        public_network_access=None if public == "securedbyperimeter" else public != "disabled",
+        default_action_deny=default == "deny",
+        private_endpoints=len(endpoints or ()),
         allowed_ip_ranges=tuple(str(r.get("value")) for r in acls.get("ipRules") or () if r.get("value")),
     )
+
+
+def _deletion_protection(props: Mapping[str, Any]) -> DeletionProtection:
+    # Since February 2025 soft delete is on for every vault and cannot be turned off; a vault that omits
+    # enableSoftDelete has it, with the 90-day default retention. An explicit false is reported as such.
+    soft_delete = props.get("enableSoftDelete") is not False
+    return DeletionProtection(
+        soft_delete=soft_delete,
+        purge_protection=bool(props.get("enablePurgeProtection")),
+        retention_days=(props.get("softDeleteRetentionInDays") or 90) if soft_delete else 0,
+    )
+
+
+def _deletion_window(store: KeyStore) -> int | None:
+    """Days between deleting a key and its destruction: the vault's retention only under purge protection
+    (without it, anyone allowed to purge can destroy a deleted key at once)."""
+    protection = store.deletion_protection
+    if protection is None or protection.soft_delete is None:
+        return None
+    if not protection.soft_delete or not protection.purge_protection:
+        return 0
+    return protection.retention_days
 
 
 def _sku(sku: Any) -> str | None:
@@ -608,16 +683,20 @@ def _rotation(policy: Mapping[str, Any] | None, expires: datetime | None) -> Rot
     for action in policy.get("lifetime_actions") or ():
         if str(action.get("action", "")).lower() != "rotate":
             continue
-        enabled = True
         after_create = _days(action.get("time_after_create"))
         before_expiry = _days(action.get("time_before_expiry"))
         expiry = _days(policy.get("expires_in"))
         if after_create is not None:
             candidate = after_create
-        elif before_expiry is not None and expiry is not None:
+        elif before_expiry is not None and expiry is not None and expires is not None:
             candidate = max(expiry - before_expiry, 0)
+        elif before_expiry is not None:
+            # "Rotate N days before expiry" never fires on a key without an expiry date, or without the
+            # policy's expiryTime for the new versions (Microsoft: both are required).
+            continue
         else:
             candidate = None
+        enabled = True
         if candidate is not None:
             period = candidate if period is None else min(period, candidate)
     return Rotation(enabled=enabled, period_days=period if enabled else None)

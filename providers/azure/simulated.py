@@ -351,6 +351,7 @@ class Key:
     managed: bool = False  # backs a Key Vault certificate
     versions: int = 1
     rotation_policy: dict[str, Any] | None = None  # see rotation_policy(); None: never set
+    deleted: str | None = None  # soft-deleted at this time (listed under /deletedkeys until purged)
 
     @property
     def id(self) -> str:
@@ -485,7 +486,11 @@ class Estate:
         return [s for s in self.stores if s.subscription.lower() == subscription_id.lower()]
 
     def keys_of(self, store: Vault | ManagedHsm) -> list[Key]:
-        return [k for k in self.keys if k.store is store]
+        """The store's live keys (soft-deleted ones are only in ``deleted_keys_of``)."""
+        return [k for k in self.keys if k.store is store and k.deleted is None]
+
+    def deleted_keys_of(self, store: Vault | ManagedHsm) -> list[Key]:
+        return [k for k in self.keys if k.store is store and k.deleted is not None]
 
     def tenant_of(self, store: Vault | ManagedHsm) -> str:
         return store.tenant or self.tenant.id
@@ -848,6 +853,18 @@ def key_item_json(estate: Estate, key: Key, version: int | None = None) -> dict[
     }
     if key.managed:
         found["managed"] = True
+    return found
+
+
+def deleted_key_item_json(estate: Estate, key: Key) -> dict[str, Any]:
+    """An item of ``list_deleted_keys``: the key's attributes plus when it was deleted and will be purged."""
+    assert key.deleted is not None
+    base = key.store.url(estate.settings)
+    retention = getattr(key.store, "soft_delete_retention_in_days", 90) or 90
+    found = key_item_json(estate, key)
+    found["recoveryId"] = f"{base}/deletedkeys/{key.name}"
+    found["deletedDate"] = _epoch(key.deleted)
+    found["scheduledPurgeDate"] = _epoch(key.deleted) + retention * 86400
     return found
 
 
@@ -1304,6 +1321,15 @@ def vault_exchanges(
         key_vault=True,
         comment=f"list_properties_of_keys ({store.name})",
     )
+    out.paged(
+        host,
+        "/deletedkeys",
+        [deleted_key_item_json(estate, k) for k in estate.deleted_keys_of(store)],
+        page_size,
+        api_version=KEYVAULT_DATA_API_VERSION,
+        key_vault=True,
+        comment=f"list_deleted_keys ({store.name})",
+    )
     for key in keys:
         path = f"/keys/{key.name}"
         out.add(host, path, key_bundle_json(estate, key))
@@ -1584,6 +1610,17 @@ def demo_estate() -> Estate:
             2048,
             created="2025-01-27T13:00:00Z",
             tags={"data_classification": "confidential", "owner": "web"},
+        ),
+        # Deleted last week and waiting for its purge (key_not_pending_deletion FAIL); without purge
+        # protection on this vault anyone allowed to purge could destroy it now.
+        Key(
+            legacy,
+            "portal-session-2024",
+            "RSA",
+            2048,
+            created="2024-02-01T10:00:00Z",
+            tags={"data_classification": "internal", "owner": "web"},
+            deleted="2026-11-15T16:45:00Z",
         ),
         # Software RSA 3072 signing key for internal data, valid 729 days.
         Key(

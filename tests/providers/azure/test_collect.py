@@ -18,6 +18,7 @@ from scanner.inventory import (
     Inventory,
     Key,
     KeyAspect,
+    KeyState,
     KeyStore,
     KeyStoreAspect,
     KeyType,
@@ -246,3 +247,92 @@ def test_bad_scope_flags_are_input_errors(flag: str, value: Any) -> None:
 
     with pytest.raises(InputError):
         scan([], **{flag: value})
+
+
+# --------------------------------------------------------------------------------- review settlements
+def _with_assignment(scope: str, principal: str, role_guid: str, kind: str = "User") -> list[dict[str, Any]]:
+    estate = sim.demo_estate()
+    estate.role_assignments.append(
+        sim.RoleAssignment(scope, principal, sim.role_definition_id(role_guid, sim.SUBSCRIPTION), kind)
+    )
+    return sim.estate_exchanges(estate)
+
+
+def test_a_subscription_wide_data_role_is_a_broad_grant_even_where_vaults_differ() -> None:
+    # Key Vault Administrator on the subscription: its data actions reach the RBAC vaults only (not the
+    # access-policy vault, not the Managed HSM), yet it is still a subscription-wide grant (SPEC §5).
+    exchanges = _with_assignment(f"/subscriptions/{sim.SUBSCRIPTION}", sim.MARCO, sim.KV_ADMINISTRATOR)
+    inventory, _, _ = scan(exchanges)
+    per_store = [
+        b for b in inventory.bindings if b.principal == sim.MARCO and b.inherited_from == sim.SUBSCRIPTION
+    ]
+    assert per_store and {b.level for b in per_store} == {ScopeLevel.KEY_STORE}
+    findings = _findings(inventory)
+    assert findings[("no_decrypt_on_all_keys", sim.SUBSCRIPTION)] is Status.FAIL
+    assert findings[("no_wildcard_key_admin", sim.SUBSCRIPTION)] is Status.FAIL
+    payments = inventory.effective_access(_key(inventory, "sql-tde-protector"))
+    assert C.DECRYPT in payments[sim.MARCO]
+    legacy = inventory.effective_access(_key(inventory, "legacy-portal-key"))
+    assert C.DECRYPT in legacy[sim.MARCO]  # his own access policy there, not the role
+
+
+def test_a_key_scope_grant_in_another_case_still_applies() -> None:
+    estate = sim.demo_estate()
+    [vault] = [v for v in estate.vaults if v.name == "kv-example-payments"]
+    scope = f"{vault.id}/keys/SQL-TDE-PROTECTOR".upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")
+    estate.role_assignments.append(
+        sim.RoleAssignment(
+            scope,
+            sim.MARCO,
+            sim.role_definition_id("12338af0-0e69-4776-bea7-57ae8d297424", sim.SUBSCRIPTION),
+            "User",
+        )
+    )
+    inventory, _, _ = scan(sim.estate_exchanges(estate))
+    key = _key(inventory, "sql-tde-protector")
+    assert C.DECRYPT in inventory.effective_access(key)[sim.MARCO]  # Key Vault Crypto User on the key
+
+
+def test_soft_deleted_keys_are_pending_deletion_with_their_purge_date(
+    demo: tuple[Inventory, ReplayAdapter],
+) -> None:
+    inventory, _ = demo
+    deleted = _key(inventory, "portal-session-2024")
+    assert deleted.state is KeyState.PENDING_DELETION
+    assert deleted.scheduled_deletion is not None
+    # The legacy vault has no purge protection: a deleted key can be purged at once.
+    assert deleted.deletion_window_days == 0
+    assert _key(inventory, "sql-tde-protector").deletion_window_days == 90
+    assert _findings(inventory)[("key_not_pending_deletion", deleted.uid)] is Status.FAIL
+
+
+def test_a_refused_resource_provider_registration_is_recorded_not_fatal() -> None:
+    estate = sim.demo_estate()
+    [vault] = [v for v in estate.vaults if v.name == "kv-example-payments"]
+    missing = {"method": "GET", "url": f"https://management.azure.com{vault.id}/providers/Microsoft.Insights/diagnosticSettings",
+               "status": 409, "response": {"error": {"code": "MissingSubscriptionRegistration",
+               "message": "The subscription is not registered to use namespace 'microsoft.insights'."}}}  # fmt: skip
+    inventory, adapter, _ = scan([missing, *sim.estate_exchanges(estate)])
+    assert {r.method for r in adapter.requests} == {"GET"}  # the registration POST never left
+    [error] = [e for e in inventory.errors if e.api == "Microsoft.Insights/diagnosticSettings/read"]
+    assert error.error_class is ErrorClass.ACCESS_DENIED and "read-only" in error.message
+    coverage = {c.key_store.rsplit("/", 1)[-1]: c for c in inventory.audit_logging}
+    assert coverage["kv-example-payments"].usage_events is None  # unknown, not "off"
+    assert len(inventory.keys) == 11  # the rest of the scan went on
+
+
+def test_tokens_are_shared_by_every_client_of_the_scan(demo: tuple[Inventory, ReplayAdapter]) -> None:
+    _, _, credential = scan(sim.estate_exchanges(sim.demo_estate()))
+    # One token per (scope, tenant): ARM, then each data plane's challenge scope.
+    assert len(credential.requests) == len({(tuple(r.scopes), r.tenant_id) for r in credential.requests})
+
+
+def test_missing_network_settings_are_azure_defaults_and_before_expiry_rotation_needs_an_expiry() -> None:
+    from providers.azure.normalise import _network, _rotation
+
+    open_vault = _network({})
+    assert (open_vault.public_network_access, open_vault.default_action_deny) == (True, False)
+    policy = {"expires_in": "P1Y", "lifetime_actions": [{"action": "Rotate", "time_before_expiry": "P30D"}]}
+    assert _rotation(policy, expires=None).enabled is False  # never fires on a key without expiry
+    rotating = _rotation(policy, expires=NOW)
+    assert (rotating.enabled, rotating.period_days) == (True, 335)
