@@ -38,6 +38,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/aws_scan.py --keys 1000
 	$(BIN)/python benchmarks/gcp_scan.py --projects 50 --keys 2000
+	$(BIN)/python benchmarks/azure_scan.py --vaults 20 --keys 100
 
 # Regenerate the sample inventory and the report it produces, and the copies the demo ships.
 samples: $(VENV)/.test-installed
@@ -45,6 +46,7 @@ samples: $(VENV)/.test-installed
 	cp samples/inventory-multicloud.json scanner/data/sample-inventory.json
 	cp samples/cek-policy.yaml scanner/data/sample-policy.yaml
 	$(BIN)/python -m providers.gcp.simulated --write-demo
+	$(BIN)/python -m providers.azure.simulated --write-demo
 	$(BIN)/keyaudit evaluate samples/inventory-multicloud.json --policy samples/cek-policy.yaml \
 		--as-of 2026-11-22 --format json -o samples/report.json --fail-on none --quiet
 	$(BIN)/keyaudit evaluate samples/inventory-multicloud.json --policy samples/cek-policy.yaml \
