@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from scanner.inventory import CollectionError, ErrorClass, Provider
 
@@ -50,3 +50,11 @@ class Recorder:
 
         with self._lock:
             self.errors.extend(dataclasses.replace(record, scope=scope) for record in records)
+
+
+def call_notes(prefix: str, calls: Mapping[str, int]) -> dict[str, str]:
+    """Scan metadata for the API calls a collector made: the total and the count per operation."""
+    return {
+        f"{prefix}.api_calls": str(sum(calls.values())),
+        f"{prefix}.api_calls_by_operation": ", ".join(f"{op}={n}" for op, n in sorted(calls.items())),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from providers.recorder import call_notes
 from scanner import __version__
 from scanner.inventory import CollectionInfo, Inventory, Provider
 from scanner.provider import CollectRequest
@@ -58,8 +59,7 @@ class AwsProvider:
             providers=(Provider.AWS,),
             notes={
                 "aws.accounts": str(len(estate.accounts)),
-                "aws.api_calls": str(sum(calls.values())),
-                "aws.api_calls_by_operation": ", ".join(f"{op}={n}" for op, n in sorted(calls.items())),
+                **call_notes("aws", calls),
             },
         )
         return normalise(estate, info)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from importlib.resources import as_file, files
 from typing import Any
 
+from providers.recorder import call_notes
 from scanner import __version__
 from scanner.errors import InputError
 from scanner.inventory import CollectionError, CollectionInfo, ErrorClass, Inventory, Provider
@@ -111,8 +112,7 @@ class AzureProvider:
             notes={
                 "azure.cloud": options.cloud,
                 "azure.subscriptions": str(len(estate.subscriptions)),
-                "azure.api_calls": str(sum(calls.values())),
-                "azure.api_calls_by_operation": ", ".join(f"{op}={n}" for op, n in sorted(calls.items())),
+                **call_notes("azure", calls),
             },
         )
         return normalise(estate, info)
@@ -120,11 +120,9 @@ class AzureProvider:
 
 def _credential_problem(credential: Any, scope: str) -> str | None:
     """Why ``DefaultAzureCredential`` cannot sign in (asked once, not once per call), or None."""
-    from azure.core.exceptions import ClientAuthenticationError
-
     try:
         credential.get_token(scope)
-    except ClientAuthenticationError as exc:  # CredentialUnavailableError is one
+    except Exception as exc:  # CredentialUnavailableError, ClientAuthenticationError, IMDS or config errors
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"no usable Azure credential (DefaultAzureCredential): {first[:300]}"
     return None

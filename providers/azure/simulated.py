@@ -50,11 +50,9 @@ stale. ``bulk_estate()`` builds the benchmark's subscription.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -1861,28 +1859,9 @@ def _bulk_key(vault: Vault, k: int) -> Key:
 
 # --------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m providers.azure.simulated",
-        description="Regenerate (or check) the recorded Azure demo estate shipped with keyaudit.",
-    )
-    parser.add_argument("--write-demo", action="store_true", help=f"write {DEMO_FILE.name}")
-    parser.add_argument("--check-demo", action="store_true", help=f"exit 1 if {DEMO_FILE.name} is stale")
-    parser.add_argument("--output", type=Path, default=DEMO_FILE, help="where the demo estate lives")
-    args = parser.parse_args(argv)
-    if not (args.write_demo or args.check_demo):
-        parser.error("nothing to do: pass --write-demo or --check-demo")
-    text = render_demo()
-    if args.check_demo:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
-        if current != text:
-            print(
-                f"{args.output} is stale: run python -m providers.azure.simulated --write-demo",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    args.output.write_text(text, encoding="utf-8")
-    return 0
+    from providers.demo_files import demo_file_main
+
+    return demo_file_main("providers.azure.simulated", "Azure", DEMO_FILE, render_demo, argv)
 
 
 if __name__ == "__main__":

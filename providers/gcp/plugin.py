@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from importlib.resources import as_file, files
 from typing import Any
 
+from providers.recorder import call_notes
 from scanner import __version__
 from scanner.errors import InputError
 from scanner.inventory import CollectionError, CollectionInfo, ErrorClass, Inventory, Provider
@@ -103,8 +104,7 @@ class GcpProvider:
         calls = estate.api_calls
         notes = {
             "gcp.projects": str(len(estate.projects)),
-            "gcp.api_calls": str(sum(calls.values())),
-            "gcp.api_calls_by_operation": ", ".join(f"{op}={n}" for op, n in sorted(calls.items())),
+            **call_notes("gcp", calls),
             "gcp.custom_roles_resolved": str(len(estate.custom_roles)),
         }
         notes |= {f"gcp.path[{scope}]": path for scope, path in sorted(estate.paths.items())}

@@ -30,11 +30,9 @@ Every list really pages: a list longer than its page size is split, each page bu
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1482,27 +1480,9 @@ def _bulk_key(ring: KeyRing, k: int, serial: int, pid: str, project_role: str | 
 
 # --------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m providers.gcp.simulated",
-        description="Regenerate (or check) the recorded GCP demo estate shipped with keyaudit.",
-    )
-    parser.add_argument("--write-demo", action="store_true", help=f"write {DEMO_FILE.name}")
-    parser.add_argument("--check-demo", action="store_true", help=f"exit 1 if {DEMO_FILE.name} is stale")
-    parser.add_argument("--output", type=Path, default=DEMO_FILE, help="where the demo estate lives")
-    args = parser.parse_args(argv)
-    if not (args.write_demo or args.check_demo):
-        parser.error("nothing to do: pass --write-demo or --check-demo")
-    text = render_demo()
-    if args.check_demo:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
-        if current != text:
-            print(
-                f"{args.output} is stale: run python -m providers.gcp.simulated --write-demo", file=sys.stderr
-            )
-            return 1
-        return 0
-    args.output.write_text(text, encoding="utf-8")
-    return 0
+    from providers.demo_files import demo_file_main
+
+    return demo_file_main("providers.gcp.simulated", "GCP", DEMO_FILE, render_demo, argv)
 
 
 if __name__ == "__main__":
