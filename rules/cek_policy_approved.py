@@ -17,7 +17,11 @@ META = RuleMeta(
     remediation={
         "policy": "Set `policy.approved_by` and `policy.approved_on` (YYYY-MM-DD) after management signs the policy off."
     },
-    controls=("CSA-AICM:CEK-01", "ISO-27001-2022:A.5.1"),
+    controls=(
+        "CSA-AICM:CEK-01",
+        "ISO-27001-2022:A.5.1",
+        "ISO-27001-2022:A.8.24",
+    ),
 )
 
 

@@ -15,7 +15,13 @@ META = RuleMeta(
         "person or team an auditor asks about reviews and exceptions."
     ),
     remediation={"policy": "Set `policy.owner` in the policy file to the accountable person or team."},
-    controls=("CSA-AICM:CEK-01", "CSA-AICM:CEK-02", "ISO-27001-2022:A.5.1", "ISO-27002-2022:5.2"),
+    controls=(
+        "CSA-AICM:CEK-01",
+        "CSA-AICM:CEK-02",
+        "ISO-27001-2022:A.5.1",
+        "ISO-27002-2022:5.2",
+        "ISO-27001-2022:A.8.24",
+    ),
 )
 
 

@@ -20,7 +20,12 @@ META = RuleMeta(
             "`policy.review_interval_days` (default 365) sets how often."
         )
     },
-    controls=("CSA-AICM:CEK-01", "ISO-27001-2022:A.5.1", "ISO-27002-2022:5.1"),
+    controls=(
+        "CSA-AICM:CEK-01",
+        "ISO-27001-2022:A.5.1",
+        "ISO-27002-2022:5.1",
+        "ISO-27001-2022:A.8.24",
+    ),
 )
 
 

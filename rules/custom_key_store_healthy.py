@@ -33,7 +33,12 @@ META = RuleMeta(
             "`aws cloudhsmv2 create-hsm --cluster-id <cluster> --availability-zone <another AZ>`."
         ),
     },
-    controls=("CSA-AICM:CEK-08", "CSA-AICM:CEK-20", "ISO-27001-2022:A.8.14"),
+    controls=(
+        "CSA-AICM:CEK-08",
+        "CSA-AICM:CEK-20",
+        "ISO-27001-2022:A.8.14",
+        "ISO-27001-2022:A.8.24",
+    ),
 )
 
 _MIN_HSMS = 2

@@ -60,6 +60,7 @@ META = RuleMeta(
         "GCP-SCC:KMS_ROLE_SEPARATION",
         "ISO-27002-2022:5.3",
         "ISO-27001-2022:A.5.3",
+        "ISO-27002-2022:5.2",
     ),
 )
 

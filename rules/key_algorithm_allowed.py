@@ -46,6 +46,8 @@ META = RuleMeta(
         "AzurePolicy:ff25f3c8-b739-4538-9d07-3d6d25cfb255",
         "AzurePolicy:86810a98-8e91-4a44-8386-ec66d0de5d57",
         "AzurePolicy:e58fd0c1-feac-4d12-92db-0a7e9421f53e",
+        "AzurePolicy:fa85a975-a142-46dc-a9ab-8cc69ecb358c",
+        "ISO-27001-2022:A.8.24",
     ),
 )
 

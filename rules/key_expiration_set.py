@@ -45,6 +45,7 @@ META = RuleMeta(
         "AzurePolicy:49a22571-d204-4c91-a7b6-09b1a586fbc9",
         "AzurePolicy:1d478a74-21ba-4b9f-9d8f-8e6fced0eec5",
         "MCSB:DP-6",
+        "ISO-27001-2022:A.8.24",
     ),
 )
 

@@ -31,7 +31,11 @@ META = RuleMeta(
             "where it is reviewed, and limit kms:CreateGrant with `kms:GrantIsForAWSResource`."
         ),
     },
-    controls=("CSA-AICM:CEK-02", "CSA-AICM:CEK-13"),
+    controls=(
+        "CSA-AICM:CEK-02",
+        "CSA-AICM:CEK-13",
+        "ISO-27002-2022:5.2",
+    ),
 )
 
 

@@ -44,7 +44,11 @@ META = RuleMeta(
             '`az keyvault role assignment create --hsm-name NAME --role "Managed HSM Crypto Officer"`.'
         ),
     },
-    controls=("CSA-AICM:CEK-02", "CSA-AICM:CEK-20"),
+    controls=(
+        "CSA-AICM:CEK-02",
+        "CSA-AICM:CEK-20",
+        "ISO-27002-2022:5.2",
+    ),
 )
 
 _QUESTION = "how many administrators it has"

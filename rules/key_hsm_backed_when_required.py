@@ -46,6 +46,7 @@ META = RuleMeta(
         "CIS-Azure-5.0:8.3.10",
         "CIS-Azure-6.0:8.3.10",
         "AzurePolicy:587c79fe-dd04-4a5e-9d0b-f89598c7261b",
+        "ISO-27001-2022:A.8.24",
     ),
 )
 

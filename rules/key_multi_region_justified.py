@@ -38,7 +38,11 @@ META = RuleMeta(
             "the key to a Managed HSM without multi-region replication."
         ),
     },
-    controls=("CSA-AICM:CEK-21", "CSA-AICM:CEK-08"),
+    controls=(
+        "CSA-AICM:CEK-21",
+        "CSA-AICM:CEK-08",
+        "ISO-27001-2022:A.8.24",
+    ),
 )
 
 

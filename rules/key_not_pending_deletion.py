@@ -37,7 +37,12 @@ META = RuleMeta(
             "waive the finding with the approval reference."
         ),
     },
-    controls=("CSA-AICM:CEK-14", "CSA-AICM:CEK-20", "AWS-SecurityHub:KMS.3"),
+    controls=(
+        "CSA-AICM:CEK-14",
+        "CSA-AICM:CEK-20",
+        "AWS-SecurityHub:KMS.3",
+        "ISO-27001-2022:A.8.24",
+    ),
 )
 
 

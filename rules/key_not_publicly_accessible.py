@@ -47,6 +47,7 @@ META = RuleMeta(
         "CIS-GCP-3.0:1.9",
         "CIS-GCP-5.0:1.10",
         "GCP-SCC:KMS_PUBLIC_KEY",
+        "ISO-27001-2022:A.8.24",
     ),
 )
 

@@ -60,6 +60,7 @@ META = RuleMeta(
         "CIS-Azure-6.0:8.3.9",
         "AzurePolicy:d8cf8476-a2ec-4916-896e-992351803c44",
         "MCSB:DP-6",
+        "ISO-27001-2022:A.8.24",
     ),
 )
 

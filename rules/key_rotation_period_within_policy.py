@@ -41,6 +41,7 @@ META = RuleMeta(
         "GCP-SCC:KMS_KEY_NOT_ROTATED",
         "AzurePolicy:d8cf8476-a2ec-4916-896e-992351803c44",
         "MCSB:DP-6",
+        "ISO-27001-2022:A.8.24",
     ),
 )
 

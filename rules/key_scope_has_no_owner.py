@@ -56,6 +56,7 @@ META = RuleMeta(
         "GCP-SCC:KMS_PROJECT_HAS_OWNER",
         "ISO-27001-2022:A.5.3",
         "ISO-27001-2022:A.8.2",
+        "ISO-27002-2022:5.2",
     ),
 )
 

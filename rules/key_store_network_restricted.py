@@ -37,14 +37,12 @@ META = RuleMeta(
     },
     controls=(
         "CSA-AICM:CEK-08",
-        "CIS-Azure-3.0:3.3.7",
         "CIS-Azure-5.0:8.3.7",
-        "CIS-Azure-5.0:8.3.8",
         "CIS-Azure-6.0:8.3.7",
-        "CIS-Azure-6.0:8.3.8",
         "AzurePolicy:55615ac9-af46-4a59-874e-391cc3dfb490",
         "AzurePolicy:405c5871-3e91-4644-8a63-58e19d68ff5b",
         "AzurePolicy:19ea9d63-adee-4431-a95e-1913c6c1c75f",
+        "ISO-27001-2022:A.8.24",
     ),
 )
 

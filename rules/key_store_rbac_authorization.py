@@ -52,6 +52,7 @@ META = RuleMeta(
         "CIS-Azure-6.0:8.3.6",
         "AzurePolicy:12d4fa5e-1f9f-4c21-97a9-b99b3c6611b5",
         "MCSB:PA-7",
+        "ISO-27002-2022:5.2",
     ),
 )
 

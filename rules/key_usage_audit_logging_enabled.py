@@ -77,6 +77,9 @@ META = RuleMeta(
         "AzurePolicy:a2a5b911-5617-447e-a49e-59dbe0e0434b",
         "MCSB:LT-3",
         "MCSB:DP-8",
+        "AWS-SecurityHub:CloudTrail.1",
+        "ISO-27001-2022:A.8.24",
+        "ISO-27001-2022:A.8.15",
     ),
 )
 

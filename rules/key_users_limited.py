@@ -61,7 +61,12 @@ META = RuleMeta(
             "raise segregation.max_key_users if the number is intended."
         ),
     },
-    controls=("CSA-AICM:CEK-02", "GCP-SCC:TOO_MANY_KMS_USERS", "ISO-27001-2022:A.5.15"),
+    controls=(
+        "CSA-AICM:CEK-02",
+        "GCP-SCC:TOO_MANY_KMS_USERS",
+        "ISO-27001-2022:A.5.15",
+        "ISO-27002-2022:5.2",
+    ),
 )
 
 _QUESTION = "how many principals can use it"

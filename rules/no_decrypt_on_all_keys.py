@@ -55,7 +55,12 @@ META = RuleMeta(
             "(`az role assignment create --scope <vault id>`)."
         ),
     },
-    controls=("CSA-AICM:CEK-02", "AWS-SecurityHub:KMS.1", "AWS-SecurityHub:KMS.2"),
+    controls=(
+        "CSA-AICM:CEK-02",
+        "AWS-SecurityHub:KMS.1",
+        "AWS-SecurityHub:KMS.2",
+        "ISO-27002-2022:5.2",
+    ),
 )
 
 _DECRYPT = frozenset({Capability.DECRYPT})

@@ -61,8 +61,7 @@ META = RuleMeta(
     },
     controls=(
         "CSA-AICM:CEK-02",
-        "CIS-GCP-3.0:1.11",
-        "CIS-GCP-5.0:1.12",
+        "ISO-27002-2022:5.2",
     ),
 )
 
