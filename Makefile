@@ -27,7 +27,9 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff format --check scanner providers rules tests benchmarks samples
 	$(BIN)/mypy
 
+# The HTML report's browser test needs Debian's chromium + chromedriver: installed here when absent.
 test: lint
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 format: $(VENV)/.test-installed
@@ -39,6 +41,10 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/aws_scan.py --keys 1000
 	$(BIN)/python benchmarks/gcp_scan.py --projects 50 --keys 2000
 	$(BIN)/python benchmarks/azure_scan.py --vaults 20 --keys 100
+
+# Regenerate docs/rules.md (the rule catalogue page) from the rules' metadata; a test checks it is current.
+docs: $(VENV)/.test-installed
+	$(BIN)/python -m scanner.catalogue docs/rules.md
 
 # Regenerate the sample inventory and the report it produces, and the copies the demo ships.
 samples: $(VENV)/.test-installed

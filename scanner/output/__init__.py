@@ -22,6 +22,11 @@ from scanner.output.base import FindingWriter
 WRITERS: dict[str, str] = {
     "json": "scanner.output.json_writer:JsonWriter",
     "table": "scanner.output.table_writer:TableWriter",
+    "csv": "scanner.output.csv_writer:CsvWriter",
+    "html": "scanner.output.html_writer:HtmlWriter",
+    "caiq": "scanner.output.caiq_writer:CaiqJsonWriter",
+    "caiq-md": "scanner.output.caiq_writer:CaiqMarkdownWriter",
+    "ocsf": "scanner.output.ocsf_writer:OcsfWriter",
 }
 
 REPORT_BASENAME = "keyaudit-report"
