@@ -18,7 +18,10 @@ from scanner.errors import InputError, KeyauditError
 F = TypeVar("F", bound=Callable[..., Any])
 
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
-FORMAT_HELP = "Output format, repeatable: json, table (default: table at a terminal, json otherwise)."
+FORMAT_HELP = (
+    "Output format, repeatable: json, table, csv, html, caiq (CSA AI-CAIQ answer sheet, JSON), caiq-md "
+    "(the same in Markdown), ocsf (OCSF 1.8.0 NDJSON). Default: table at a terminal, json otherwise."
+)
 
 
 def _log_options(func: F) -> F:
@@ -59,6 +62,13 @@ def _result_options(*, fail_on_default: str = "high") -> Callable[[F], F]:
                 help="Exit 3 when a failing, unknown or error finding has at least this severity; none never fails.",
             ),
             click.option("--only-failed", is_flag=True, help="Leave passing findings out of the outputs."),
+            click.option(
+                "--evidence",
+                "evidence_dir",
+                type=click.Path(path_type=Path, file_okay=False),
+                help="Also write an evidence bundle to this new directory: inventory, JSON and OCSF results, "
+                "policy, CAIQ answer sheet, HTML report, manifest with sha256 of every file.",
+            ),
         ]
         for option in reversed(options):
             func = option(func)
@@ -234,21 +244,38 @@ def rules() -> None:
 @rules.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--provider", help="Only rules covering this provider (aws, gcp, azure, policy).")
-@click.option("--control", help="Only rules mapped to a control containing this text, e.g. CEK-02.")
+@click.option(
+    "--control",
+    help="Only rules mapped to this control: a control id (CEK-02), FRAMEWORK:CONTROL (CIS-GCP-5.0:1.12) "
+    "or a framework (AWS-SecurityHub, CIS-GCP). Case-insensitive.",
+)
 def rules_list(fmt: str, provider: str | None, control: str | None) -> None:
     """List every rule with its metadata."""
+    from scanner.catalogue import CEK_TITLES, close_controls, select_rules
     from scanner.engine import discover_rules
 
-    selected = [
-        r
-        for r in discover_rules()
-        if (provider is None or provider in r.meta.providers)
-        and (control is None or any(control.casefold() in c.casefold() for c in r.meta.controls))
-    ]
+    catalogue = [r.meta for r in discover_rules()]
+    selected = select_rules(catalogue, provider=provider, control=control)
+    if not selected and (provider is not None or control is not None):
+        # An empty selection is an answer, not an error: say why on stderr, keep stdout parseable.
+        wanted = " and ".join(
+            f"{name} '{value}'" for name, value in (("provider", provider), ("control", control)) if value
+        )
+        hint = ""
+        if control is not None and not select_rules(catalogue, control=control):
+            cek = control.strip().upper().removeprefix("CSA-AICM:")
+            close = close_controls(control, catalogue)
+            if cek in CEK_TITLES:
+                hint = f"; {cek} ({CEK_TITLES[cek]}) is a CSA AICM control no rule checks"
+            elif close:
+                hint = f"; did you mean {', '.join(close)}?"
+            else:
+                hint = "; see docs/rules.md for the mappings"
+        click.echo(f"keyaudit: no rule matches {wanted}{hint}", err=True)
     if fmt == "json":
         import orjson
 
-        payload = [r.meta.model_dump(mode="json") for r in selected]
+        payload = [meta.model_dump(mode="json") for meta in selected]
         sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
         return
     from rich.console import Console
@@ -257,8 +284,7 @@ def rules_list(fmt: str, provider: str | None, control: str | None) -> None:
     table = Table(title=f"{len(selected)} rules")
     for column in ("Rule", "Severity", "Providers", "Title", "Controls"):
         table.add_column(column, overflow="fold")
-    for r in selected:
-        m = r.meta
+    for m in selected:
         table.add_row(m.id, m.severity.value, ", ".join(m.providers), m.title, ", ".join(m.controls))
     Console().print(table)
 
@@ -285,9 +311,16 @@ def rules_show(rule_id: str, fmt: str) -> None:
             orjson.dumps(meta.model_dump(mode="json"), option=orjson.OPT_INDENT_2) + b"\n"
         )
         return
+    from scanner.catalogue import framework_title, split_control
+
     click.echo(f"{meta.id}  [{meta.severity.value}]  {meta.title}")
     click.echo(f"Providers: {', '.join(meta.providers)}")
-    click.echo(f"Controls:  {', '.join(meta.controls)}")
+    click.echo("Controls:")
+    by_framework: dict[str, list[str]] = {}
+    for control in meta.controls:
+        by_framework.setdefault(split_control(control)[0], []).append(control)
+    for framework, controls in by_framework.items():
+        click.echo(f"  {framework_title(framework)}: {', '.join(controls)}")
     click.echo(f"\nWhy it matters:\n  {meta.rationale}")
     click.echo("\nRemediation:")
     for provider, text in meta.remediation.items():
@@ -349,6 +382,7 @@ def _run(
     output: Path | None,
     fail_on: str,
     only_failed: bool,
+    evidence_dir: Path | None = None,
     quiet: bool,
     verbose: bool,
     log_format: str | None,
@@ -371,27 +405,40 @@ def _run(
     # Validate every input before any work, so bad input never leaves half-written output behind.
     targets = plan_outputs(formats, output, stdout_is_tty=sys.stdout.isatty())
     loaded_policy = load_policy(policy_path) if policy_path is not None else default_policy()
+    bundle = None
+    if evidence_dir is not None:
+        from scanner.evidence import EvidenceBundle
+
+        bundle = EvidenceBundle.prepare(evidence_dir)
     log.info("run.start", mode=mode, policy=str(policy_path) if policy_path else None)
-    inventory = load()
-    catalogue = discover_rules()
-    with progress_display(enabled=not quiet) as progress:
-        summary = execute(
-            RunRequest(
-                inventory=inventory,
-                policy=loaded_policy,
-                rules=catalogue,
-                outputs=targets,
-                fail_on=None if fail_on == "none" else Severity(fail_on),
-                run_id=run_id,
-                started_at=started,
-                only_failed=only_failed,
-                color=sys.stdout.isatty(),
-                as_of=as_of,
-                mode=mode,
-                extra_scan_fields=extra,
-            ),
-            progress,
-        )
+    try:
+        inventory = load()
+        catalogue = discover_rules()
+        with progress_display(enabled=not quiet) as progress:
+            summary = execute(
+                RunRequest(
+                    inventory=inventory,
+                    policy=loaded_policy,
+                    rules=catalogue,
+                    outputs=[*targets, *(bundle.outputs if bundle else ())],
+                    fail_on=None if fail_on == "none" else Severity(fail_on),
+                    run_id=run_id,
+                    started_at=started,
+                    only_failed=only_failed,
+                    color=sys.stdout.isatty(),
+                    as_of=as_of,
+                    mode=mode,
+                    extra_scan_fields=extra,
+                ),
+                progress,
+            )
+        if bundle is not None:
+            written = bundle.finish(inventory, policy_path)
+            log.info("evidence.written", directory=str(written))
+    except BaseException:
+        if bundle is not None:
+            bundle.abort()
+        raise
     code = exit_code(summary)
     log.info("run.finish", findings=summary.total, by_status=summary.to_dict()["by_status"], exit_code=code)
     sys.exit(code)
