@@ -121,6 +121,14 @@ class Summary:
     fail_on: Severity | None  # None: never fail (``--fail-on none``)
     counts: Counter[tuple[str, str, Severity, Status, bool]] = field(default_factory=Counter)
 
+    def verdict(self) -> str:
+        """One sentence on what the findings mean for the exit code (table and HTML reports)."""
+        if self.fail_on is None:
+            return "--fail-on none: the exit code does not depend on the findings"
+        if self.blocking:
+            return f"{self.blocking} open failing finding(s) at or above '{self.fail_on.value}' (exit 3)"
+        return f"no open failing finding at or above '{self.fail_on.value}'"
+
     def add(self, finding: Finding) -> None:
         self.counts[
             (finding.rule_id, finding.provider, finding.severity, finding.status, finding.waived)

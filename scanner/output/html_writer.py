@@ -544,12 +544,7 @@ class _Page:
             for s in scopes
         )
         summary = self.summary
-        if summary.fail_on is None:
-            verdict = "--fail-on none: the exit code does not depend on the findings"
-        elif summary.blocking:
-            verdict = f"{summary.blocking} open failing finding(s) at or above {summary.fail_on.value}"
-        else:
-            verdict = f"no open failing finding at or above {summary.fail_on.value}"
+        verdict = summary.verdict()
         rows = [
             ("Run id", f"<code>{esc(scan.get('run_id'))}</code>"),
             ("Mode", esc(scan.get("mode"))),

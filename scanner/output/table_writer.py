@@ -92,12 +92,7 @@ class TableWriter(FindingWriter):
                     f"{gap['error_class']}: {gap['message']}",
                     markup=False,
                 )
-        if summary.fail_on is None:
-            verdict = "--fail-on none: the exit code does not depend on the findings"
-        elif summary.blocking:
-            verdict = f"{summary.blocking} failing finding(s) at or above '{summary.fail_on.value}' (exit 3)"
-        else:
-            verdict = f"no failing finding at or above '{summary.fail_on.value}'"
+        verdict = summary.verdict()
         console.print(f"[bold]{verdict}[/bold]")
 
 
