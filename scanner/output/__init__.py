@@ -27,6 +27,11 @@ WRITERS: dict[str, str] = {
     "caiq": "scanner.output.caiq_writer:CaiqJsonWriter",
     "caiq-md": "scanner.output.caiq_writer:CaiqMarkdownWriter",
     "ocsf": "scanner.output.ocsf_writer:OcsfWriter",
+    "asff": "scanner.output.siem_writers:AsffWriter",
+    "cef": "scanner.output.siem_writers:CefWriter",
+    "leef": "scanner.output.siem_writers:LeefWriter",
+    "ecs": "scanner.output.siem_writers:EcsWriter",
+    "sarif": "scanner.output.sarif_writer:SarifWriter",
 }
 
 REPORT_BASENAME = "keyaudit-report"
@@ -52,6 +57,10 @@ def plan_outputs(formats: Sequence[str], output: Path | None, *, stdout_is_tty: 
         raise InputError(
             f"--format: unknown format(s) {', '.join(unknown)}; choose from {', '.join(WRITERS)}"
         )
+    if "asff" in chosen:  # its account and region come from the environment: check them before any work
+        from scanner.output.siem_writers import asff_target
+
+        asff_target()
     if output is None:
         if len(chosen) > 1:
             raise InputError("--format: several formats need -o/--output DIRECTORY to write them into")
