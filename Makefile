@@ -27,9 +27,11 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff format --check scanner providers rules tests benchmarks samples
 	$(BIN)/mypy
 
-# The HTML report's browser test needs Debian's chromium + chromedriver: installed here when absent.
+# The HTML report's browser test needs Debian's chromium + chromedriver, the syslog delivery tests Debian's
+# rsyslog: installed here when absent.
 test: lint
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-rsyslog.sh
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 format: $(VENV)/.test-installed

@@ -20,8 +20,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
 FORMAT_HELP = (
     "Output format, repeatable: json, table, csv, html, caiq (CSA AI-CAIQ answer sheet, JSON), caiq-md "
-    "(the same in Markdown), ocsf (OCSF 1.8.0 NDJSON). Default: table at a terminal, json otherwise."
+    "(the same in Markdown), ocsf (OCSF 1.8.0 NDJSON), asff (AWS Security Finding Format), cef, leef, "
+    "ecs (Elastic Common Schema NDJSON), sarif. Default: table at a terminal, json otherwise."
 )
+
+
+TO_HELP = (
+    "Also deliver the findings to this SIEM destination, repeatable: syslog+tcp://HOST:PORT, "
+    "syslog+tls://HOST:PORT[?ca=PATH], syslog+udp://HOST:PORT (add ?format=cef for CEF instead of OCSF "
+    "JSON), splunk-hec://HOST:PORT[?index=..&sourcetype=..&ack=true&tls=false] (token from "
+    "KEYAUDIT_SPLUNK_HEC_TOKEN). Events are spooled first; a destination that is down keeps them for "
+    "`keyaudit send --spool` and does not change the exit code."
+)
+
+
+def _spool_dir_option() -> Callable[[F], F]:
+    return click.option(
+        "--spool-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="KEYAUDIT_SPOOL_DIR",
+        help="Where undelivered events wait (env KEYAUDIT_SPOOL_DIR; default: the user data dir).",
+    )
 
 
 def _log_options(func: F) -> F:
@@ -69,6 +88,8 @@ def _result_options(*, fail_on_default: str = "high") -> Callable[[F], F]:
                 help="Also write an evidence bundle to this new directory: inventory, JSON and OCSF results, "
                 "policy, CAIQ answer sheet, HTML report, manifest with sha256 of every file.",
             ),
+            click.option("--to", "to", multiple=True, metavar="URL", help=TO_HELP),
+            _spool_dir_option(),
         ]
         for option in reversed(options):
             func = option(func)
@@ -164,6 +185,9 @@ def scan(
         "quiet",
         "verbose",
         "log_format",
+        "evidence_dir",
+        "to",
+        "spool_dir",
     }
     provider_options = {k: v for k, v in options.items() if k not in result_keys}
     result_options = {k: v for k, v in options.items() if k in result_keys}
@@ -233,6 +257,50 @@ def demo(**options: Any) -> None:
         if options.get("policy_path") is None:
             options["policy_path"] = policy
         _run(build, mode="demo", as_of=None, extra={}, **options)
+
+
+# ----------------------------------------------------------------------------------------------- send
+@cli.command()
+@click.argument("result", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--to", "to", multiple=True, metavar="URL", help="Destination URL, repeatable (see scan --help)."
+)
+@click.option(
+    "--spool",
+    "from_spool",
+    is_flag=True,
+    help="Send what earlier runs left in the spool: for every spooled destination, or only the --to ones.",
+)
+@_spool_dir_option()
+@_log_options
+def send(
+    *,
+    result: Path | None,
+    to: Sequence[str],
+    from_spool: bool,
+    spool_dir: Path | None,
+    quiet: bool,
+    verbose: bool,
+    log_format: str | None,
+) -> None:
+    """Deliver a saved RESULT.json (from --format json) to --to destinations, and/or resend the spool.
+
+    Exits 0 when everything was delivered, 1 when events remain spooled (a destination is down or
+    refused them), 2 on bad input. Delivery is at least once: receivers drop duplicates by finding id.
+    """
+    from scanner.delivery.deliver import send_command
+    from scanner.logs import configure_logging
+    from scanner.run import new_run_id
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    configure_logging(
+        run_id=new_run_id(), fmt=log_format or ("console" if sys.stderr.isatty() else "json"), level=level
+    )
+    if result is None and not from_spool:
+        raise InputError("send: give a RESULT.json to deliver with --to URL, or --spool to resend the spool")
+    if result is not None and not to:
+        raise InputError(f"send {result}: say where with --to URL")
+    send_command(result, to, from_spool=from_spool, spool_dir=spool_dir)
 
 
 # ----------------------------------------------------------------------------------------------- rules
@@ -383,6 +451,8 @@ def _run(
     fail_on: str,
     only_failed: bool,
     evidence_dir: Path | None = None,
+    to: Sequence[str] = (),
+    spool_dir: Path | None = None,
     quiet: bool,
     verbose: bool,
     log_format: str | None,
@@ -405,11 +475,18 @@ def _run(
     # Validate every input before any work, so bad input never leaves half-written output behind.
     targets = plan_outputs(formats, output, stdout_is_tty=sys.stdout.isatty())
     loaded_policy = load_policy(policy_path) if policy_path is not None else default_policy()
+    delivery = None
+    if to:
+        from scanner.delivery.deliver import RunDelivery
+
+        delivery = RunDelivery.prepare(to, spool_dir)
     bundle = None
     if evidence_dir is not None:
         from scanner.evidence import EvidenceBundle
 
         bundle = EvidenceBundle.prepare(evidence_dir)
+    if delivery is not None:
+        targets = delivery.add_result_target(targets)
     log.info("run.start", mode=mode, policy=str(policy_path) if policy_path else None)
     try:
         inventory = load()
@@ -435,10 +512,15 @@ def _run(
         if bundle is not None:
             written = bundle.finish(inventory, policy_path)
             log.info("evidence.written", directory=str(written))
+        if delivery is not None:
+            delivery.deliver()  # a destination that stays down warns; the exit code stays the findings'
     except BaseException:
         if bundle is not None:
             bundle.abort()
         raise
+    finally:
+        if delivery is not None:
+            delivery.cleanup()
     code = exit_code(summary)
     log.info("run.finish", findings=summary.total, by_status=summary.to_dict()["by_status"], exit_code=code)
     sys.exit(code)

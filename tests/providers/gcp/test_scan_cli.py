@@ -153,3 +153,14 @@ def test_print_required_policy_is_a_read_only_custom_role(keyaudit) -> None:
         for p in permissions
         if p.rsplit(".", 1)[-1].startswith(("set", "create", "update", "delete", "destroy"))
     ]
+
+
+def test_a_scan_writes_its_evidence_bundle(keyaudit, tmp_path: Path) -> None:
+    bundle = tmp_path / "evidence"
+    with ReplayServer(exchanges=DEMO) as server:
+        run = keyaudit("scan", "gcp", "--project", sim.PAYMENTS, "--gcp-endpoint", server.url,
+                       "--evidence", str(bundle), "--format", "json", "--quiet")  # fmt: skip
+    assert run.returncode == 3, run.stderr
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["mode"] == "scan" and manifest["providers"] == ["gcp"]
+    assert {"inventory.json", "result.json", "report.html"} <= {f["path"] for f in manifest["files"]}
