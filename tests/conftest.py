@@ -29,6 +29,10 @@ def _no_real_cloud_credentials(
     # No gcloud Application Default Credentials file, and no probe of the GCE metadata server.
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path_factory.mktemp("gcloud-config")))
     monkeypatch.setenv("NO_GCE_CHECK", "True")
+    # SIEM delivery spools under the user data directory by default: never the developer's own.
+    monkeypatch.setenv("KEYAUDIT_SPOOL_DIR", str(tmp_path_factory.mktemp("spool")))
+    for secret in ("KEYAUDIT_SPLUNK_HEC_TOKEN", "KEYAUDIT_ELASTIC_API_KEY", "KEYAUDIT_ELASTIC_PASSWORD"):
+        monkeypatch.delenv(secret, raising=False)
 
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Sequence
 
 from scanner.delivery.base import DeliveryError, Destination, DestinationURL, EventContext, SpooledEvent
-from scanner.errors import InputError, RuntimeFailure
+from scanner.errors import InputError
 
 __all__ = [
     "DESTINATIONS",
@@ -25,43 +25,29 @@ __all__ = [
     "open_destinations",
 ]
 
-DESTINATIONS: dict[str, str | None] = {
+# scheme -> "module:Destination class", imported only when a URL uses it.
+DESTINATIONS: dict[str, str] = {
     "syslog+tcp": "scanner.delivery.syslog:SyslogDestination",
     "syslog+tls": "scanner.delivery.syslog:SyslogDestination",
     "syslog+udp": "scanner.delivery.syslog:SyslogDestination",
     "splunk-hec": "scanner.delivery.splunk:SplunkHecDestination",
-    "securityhub": None,
-    "elastic": None,
-    "opensearch": None,
-    "sentinel": None,
-}
-
-# What to do meanwhile, for the planned schemes.
-_MEANWHILE = {
-    "securityhub": "write --format asff and import it with BatchImportFindings",
-    "elastic": "write --format ecs and index the NDJSON",
-    "opensearch": "write --format ecs and index the NDJSON",
-    "sentinel": "write --format ocsf and ingest the NDJSON",
+    "securityhub": "scanner.delivery.securityhub:SecurityHubDestination",
+    "elastic": "scanner.delivery.elastic:ElasticDestination",
+    "opensearch": "scanner.delivery.elastic:OpenSearchDestination",
+    "sentinel": "scanner.delivery.sentinel:SentinelDestination",
 }
 
 
 def open_destination(text: str, *, flag: str = "--to") -> Destination:
     """Parse and validate one destination URL; never connects. InputError (exit 2) for a bad URL or
-    unknown scheme, RuntimeFailure (exit 1) for a scheme that is not available yet."""
+    an unknown scheme."""
     url = DestinationURL.parse(text, flag=flag)
     if url.scheme not in DESTINATIONS:
         raise InputError(
             f"{flag}: unknown destination scheme '{url.scheme}' in {url.redacted}; "
-            f"choose from {', '.join(s + '://' for s, target in DESTINATIONS.items() if target)}"
+            f"choose from {', '.join(s + '://' for s in DESTINATIONS)}"
         )
-    target = DESTINATIONS[url.scheme]
-    if target is None:
-        hint = _MEANWHILE.get(url.scheme)
-        raise RuntimeFailure(
-            f"{flag} {url.redacted}: the {url.scheme}:// destination is not available yet in this version "
-            f"of keyaudit" + (f"; meanwhile {hint}" if hint else "")
-        )
-    module_name, _, attribute = target.partition(":")
+    module_name, _, attribute = DESTINATIONS[url.scheme].partition(":")
     factory: Callable[[DestinationURL], Destination] = getattr(
         importlib.import_module(module_name), attribute
     )

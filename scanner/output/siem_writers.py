@@ -277,6 +277,9 @@ def asff_finding(
         "Workflow": {"Status": "SUPPRESSED" if finding.waived else "NEW"},
         "RecordState": "ACTIVE",
     }
+    # Security Hub ignores top-level Severity and Types on updates of an existing finding: providers
+    # update them through FindingProviderFields, so a check that goes from fail to pass is relabelled.
+    doc["FindingProviderFields"] = {"Severity": dict(doc["Severity"]), "Types": list(doc["Types"])}
     if first_seen:
         doc["FirstObservedAt"] = iso_time(first_seen)
     recommendation = _asff_text(finding.remediation, ASFF_MAX_RECOMMENDATION)
