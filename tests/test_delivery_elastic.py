@@ -7,9 +7,7 @@ through the real CLI (``keyaudit demo --to ...``, ``keyaudit send``) or the real
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import fnmatch
-import ipaddress
 import json
 import os
 import ssl
@@ -28,6 +26,7 @@ import pytest
 
 from scanner.delivery import DeliveryError, SpooledEvent, open_destination
 from scanner.errors import InputError
+from tests.certs import self_signed, server_context
 
 API_KEY = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="  # must never be shown
 USERNAME = "keyaudit-writer"
@@ -540,37 +539,8 @@ def test_the_elastic_client_insists_on_elasticsearch() -> None:
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
     """A throwaway self-signed certificate for 127.0.0.1, and a server context using it."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "keyaudit test node")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "node.pem", tmp_path / "node.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_path, key_path)
+    cert_path, key_path = self_signed(tmp_path, "node")
+    context = server_context(cert_path, key_path)
     return cert_path, context
 
 

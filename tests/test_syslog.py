@@ -6,7 +6,6 @@ install it (`make test` does it through scripts/ensure-rsyslog.sh), unless KEYAU
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import os
 import re
@@ -24,6 +23,7 @@ import pytest
 
 from scanner.inventory import Capability
 from tests import factories as f
+from tests.certs import self_signed, server_context
 
 # A resource name a hostile tenant could choose: every CEF metacharacter, and line breaks.
 HOSTILE = "evil|pipe=eq\\back\nnew\rline"
@@ -343,38 +343,8 @@ def test_udp_datagrams_are_cut_to_max_size_on_character_boundaries(
 @pytest.fixture
 def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, Path, list[bytes]]]:
     """A loopback RFC 5425 receiver (octet-counted frames over TLS) with a throwaway certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "keyaudit test receiver")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = tmp_path / "receiver.pem"
-    key_path = tmp_path / "receiver.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_path, key_path)
+    cert_path, key_path = self_signed(tmp_path)
+    context = server_context(cert_path, key_path)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
