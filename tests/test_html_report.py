@@ -449,9 +449,14 @@ def test_demo_report_in_chromium(browser, demo, tmp_path_factory: pytest.TempPat
     # Findings: a group opens, its evidence shows as pretty JSON.
     group = browser.find_element(By.CSS_SELECTOR, "#findings-list details.group")
     group.find_element(By.TAG_NAME, "summary").click()
-    evidence = group.find_element(By.CSS_SELECTOR, "details.evidence")
+    # Group bodies and evidence are rendered on the details' toggle event, which fires after the click.
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 10)
+    evidence = wait.until(lambda _: group.find_elements(By.CSS_SELECTOR, "details.evidence"))[0]
     evidence.find_element(By.TAG_NAME, "summary").click()
-    assert json.loads(evidence.find_element(By.TAG_NAME, "pre").text)
+    pre = wait.until(lambda _: evidence.find_elements(By.TAG_NAME, "pre"))[0]
+    assert json.loads(pre.text)
 
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1400, min(height, 12000))
@@ -478,9 +483,17 @@ def test_hostile_names_cannot_inject_in_chromium(browser, hostile: Path) -> None
         [HOSTILE, "line one\\nline \"two\" 'three' \\x1b[31mred\\x1b[0m <b>bold</b> \\u202eevil"]
     )
     # Open every finding group: rendering messages and evidence injects nothing either.
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 10)
     browser.find_element(By.ID, "findings-expand").click()
-    for summary in browser.find_elements(By.CSS_SELECTOR, "details.evidence > summary"):
+    summaries = wait.until(lambda _: browser.find_elements(By.CSS_SELECTOR, "details.evidence > summary"))
+    for summary in summaries:
         summary.click()
+    # Every evidence block rendered (asynchronously, on toggle) before looking for injected markup.
+    wait.until(
+        lambda _: len(browser.find_elements(By.CSS_SELECTOR, "details.evidence pre")) == len(summaries)
+    )
     assert browser.execute_script("return document.querySelectorAll('img, b').length") == 0
     assert HOSTILE in browser.find_element(By.ID, "sod").text
     assert browser.execute_script("return window.__alerts") == []
