@@ -39,9 +39,9 @@ class AwsProvider:
         with simulator.isolated_environment(), mock_aws():
             estate = build_demo_estate()
             options = {"regions": estate.regions, "org_role": estate.org_role}
-            return self.collect(
-                CollectRequest(options=options, concurrency=request.concurrency, progress=request.progress)
-            )
+            # One worker: moto's in-process backends are not thread-safe (a concurrent list can fail at
+            # random), and the demo must be the same every time; real scans keep --concurrency.
+            return self.collect(CollectRequest(options=options, concurrency=1, progress=request.progress))
 
     def collect(self, request: CollectRequest) -> Inventory:
         # boto3 is imported here, not at module level: only an AWS scan pays for it.
