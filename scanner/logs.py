@@ -43,6 +43,28 @@ def configure_logging(*, run_id: str, fmt: str, level: int = logging.INFO) -> No
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(run_id=run_id)
+    _route_library_logs(renderer)
+
+
+def _route_library_logs(renderer: Any) -> None:
+    """Warnings the cloud SDKs log through the standard library (azure-identity, google-auth, botocore)
+    come out in the same format, with the run id, instead of as stray plain text. Only warnings and
+    above: the SDKs' debug logs can carry request details."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _redact_secrets,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
 
 
 def get_logger(name: str = "keyaudit") -> Any:

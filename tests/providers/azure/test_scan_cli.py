@@ -50,3 +50,14 @@ def test_bad_flags_exit_2_naming_the_flag(keyaudit, args: tuple[str, ...], messa
     assert run.returncode == 2
     assert message in run.stderr
     assert run.stdout == ""
+
+
+def test_sdk_warnings_come_out_as_structured_logs(keyaudit) -> None:
+    # azure-identity warns through the standard library when no credential works: the line must be JSON
+    # with the run id like every other log line, never stray plain text on stderr.
+    env = {"AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential"}
+    run = keyaudit("scan", "azure", "--subscription", SUBSCRIPTION, "--format", "json", env=env)
+    assert run.returncode == 3, run.stderr
+    run_id = json.loads(run.stdout)["scan"]["run_id"]
+    events = [json.loads(line) for line in run.stderr.splitlines() if line.strip()]
+    assert events and all(e.get("run_id") == run_id for e in events)
