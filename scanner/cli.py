@@ -66,6 +66,13 @@ def _result_options(*, fail_on_default: str = "high") -> Callable[[F], F]:
                 type=click.Path(path_type=Path, dir_okay=False),
                 help="CEK policy file (YAML). Without it built-in defaults apply and cek_policy_present fails.",
             ),
+            click.option(
+                "--waivers",
+                "waivers_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Waiver file (YAML): accepted risks, each with selector, reason, owner, ticket and expiry. "
+                "Waived findings stay in the output, marked, and do not count for --fail-on.",
+            ),
             click.option("--format", "formats", multiple=True, metavar="FMT", help=FORMAT_HELP),
             click.option(
                 "-o",
@@ -178,6 +185,7 @@ def scan(
 
     result_keys = {
         "policy_path",
+        "waivers_path",
         "formats",
         "output",
         "fail_on",
@@ -446,6 +454,7 @@ def _run(
     as_of: datetime | None,
     extra: dict[str, Any],
     policy_path: Path | None,
+    waivers_path: Path | None,
     formats: Sequence[str],
     output: Path | None,
     fail_on: str,
@@ -464,6 +473,7 @@ def _run(
     from scanner.progress import progress_display
     from scanner.rule import Severity
     from scanner.run import RunRequest, execute, exit_code, new_run_id
+    from scanner.waivers import load_waivers
 
     run_id = new_run_id()
     started = datetime.now(UTC)
@@ -475,6 +485,10 @@ def _run(
     # Validate every input before any work, so bad input never leaves half-written output behind.
     targets = plan_outputs(formats, output, stdout_is_tty=sys.stdout.isatty())
     loaded_policy = load_policy(policy_path) if policy_path is not None else default_policy()
+    waivers = load_waivers(waivers_path) if waivers_path is not None else None
+    catalogue = discover_rules()
+    if waivers is not None:
+        waivers.check_rules(rule.meta.id for rule in catalogue)
     delivery = None
     if to:
         from scanner.delivery.deliver import RunDelivery
@@ -487,10 +501,14 @@ def _run(
         bundle = EvidenceBundle.prepare(evidence_dir)
     if delivery is not None:
         targets = delivery.add_result_target(targets)
-    log.info("run.start", mode=mode, policy=str(policy_path) if policy_path else None)
+    log.info(
+        "run.start",
+        mode=mode,
+        policy=str(policy_path) if policy_path else None,
+        waivers=str(waivers_path) if waivers_path else None,
+    )
     try:
         inventory = load()
-        catalogue = discover_rules()
         with progress_display(enabled=not quiet) as progress:
             summary = execute(
                 RunRequest(
@@ -506,11 +524,12 @@ def _run(
                     as_of=as_of,
                     mode=mode,
                     extra_scan_fields=extra,
+                    waivers=waivers,
                 ),
                 progress,
             )
         if bundle is not None:
-            written = bundle.finish(inventory, policy_path)
+            written = bundle.finish(inventory, policy_path, waivers_path)
             log.info("evidence.written", directory=str(written))
         if delivery is not None:
             delivery.deliver()  # a destination that stays down warns; the exit code stays the findings'

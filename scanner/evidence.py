@@ -67,13 +67,19 @@ class EvidenceBundle:
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
-    def finish(self, inventory: Inventory, policy_path: Path | None) -> Path:
-        """Add the inventory, the policy and the manifest, then move the bundle into place."""
+    def finish(
+        self, inventory: Inventory, policy_path: Path | None, waivers_path: Path | None = None
+    ) -> Path:
+        """Add the inventory, the policy (and waivers) and the manifest, then move the bundle into place."""
         try:
             (self.staging / INVENTORY).write_bytes(inventory.model_dump_json(indent=1).encode("utf-8"))
             policy_name = self._policy(policy_path)
+            waivers_name = None
+            if waivers_path is not None:
+                waivers_name = f"waivers-{waivers_path.name}"
+                shutil.copyfile(waivers_path, self.staging / waivers_name)
             scan = json.loads((self.staging / RESULT).read_bytes())["scan"]
-            manifest = self._manifest(scan, policy_name, policy_path is not None)
+            manifest = self._manifest(scan, policy_name, policy_path is not None, waivers_name)
             (self.staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             if self.target.exists():
                 self.target.rmdir()  # empty: checked by prepare
@@ -96,7 +102,9 @@ class EvidenceBundle:
         shutil.copyfile(policy_path, self.staging / name)
         return name
 
-    def _manifest(self, scan: dict[str, Any], policy_name: str, has_policy: bool) -> dict[str, Any]:
+    def _manifest(
+        self, scan: dict[str, Any], policy_name: str, has_policy: bool, waivers_name: str | None
+    ) -> dict[str, Any]:
         files = []
         for path in sorted(self.staging.iterdir()):
             if path.name == MANIFEST or not path.is_file():
@@ -117,6 +125,8 @@ class EvidenceBundle:
         ]
         if has_policy:
             reproduce[3:3] = ["--policy", policy_name]
+        if waivers_name:
+            reproduce[3:3] = ["--waivers", waivers_name]
         return {
             "bundle": "keyaudit evidence bundle",
             "tool_version": __version__,

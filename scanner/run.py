@@ -18,6 +18,7 @@ from scanner.output import OutputTarget, open_writers
 from scanner.policy import LoadedPolicy
 from scanner.progress import Progress
 from scanner.rule import Context, Severity
+from scanner.waivers import WaiverFile
 
 EXIT_OK = 0
 EXIT_RUNTIME = 1
@@ -47,20 +48,27 @@ class RunRequest:
     as_of: datetime | None = None  # the clock the rules judge dates against (default: now)
     mode: str = "evaluate"
     extra_scan_fields: dict[str, Any] = field(default_factory=dict)
+    waivers: WaiverFile | None = None
 
 
 def execute(request: RunRequest, progress: Progress) -> Summary:
     ctx = Context.build(request.inventory, request.policy, now=request.as_of)
     summary = Summary(fail_on=request.fail_on)
+    waivers = (
+        request.waivers.applier(today=ctx.today, inventory=request.inventory) if request.waivers else None
+    )
     task = progress.task("Evaluating rules", total=len(request.rules))
     with _collector_paused(), open_writers(request.outputs, color=request.color) as writers:
-        for finding in evaluate_all(request.rules, ctx, on_rule_done=lambda _: task.advance()):
+        for evaluated in evaluate_all(request.rules, ctx, on_rule_done=lambda _: task.advance()):
+            # Waivers first: the summary (exit code) and every writer see the finding as waived or not.
+            finding = waivers.apply(evaluated) if waivers is not None else evaluated
             summary.add(finding)
             if request.only_failed and not finding.status.is_failing:
                 continue
             for writer in writers:
                 writer.write(finding)
         scan = scan_metadata(request, ctx)
+        scan["waivers"] = waivers.report() if waivers is not None else None
         scan["summary"] = summary.to_dict()
         for writer in writers:
             writer.close(scan, summary)

@@ -93,7 +93,7 @@ class _Reader:
                 line = key_node.start_mark.line + 1
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise InputError(f"{path}:{line}: mapping keys must be plain strings")
-                key = str(self.scalar(key_node))
+                key = str(self.scalar(key_node, loc))
                 if key in result:
                     raise InputError(f"{path}:{line}: at {dotted_path((*loc, key))}: duplicate key")
                 lines[(*loc, key)] = line
@@ -105,10 +105,15 @@ class _Reader:
                 lines[(*loc, index)] = item.start_mark.line + 1
                 items.append(self.to_python(item, (*loc, index)))
             return items
-        return self.scalar(node)
+        return self.scalar(node, loc)
 
-    def scalar(self, node: yaml.Node) -> Any:
+    def scalar(self, node: yaml.Node, loc: PathKey = ()) -> Any:
+        where = f"{self.path}:{node.start_mark.line + 1}"
+        if loc:
+            where += f": at {dotted_path(loc)}"
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise InputError(f"{self.path}:{node.start_mark.line + 1}: {exc}") from exc
+            raise InputError(f"{where}: {exc}") from exc
+        except ValueError as exc:  # well-formed but impossible, e.g. the date 2027-02-30
+            raise InputError(f"{where}: not a valid date or number: {node.value!r} ({exc})") from exc

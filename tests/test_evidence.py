@@ -90,3 +90,30 @@ def test_a_failed_run_leaves_no_bundle(tmp_path: Path, keyaudit) -> None:
     assert run.returncode == 2
     assert not (tmp_path / "bundle").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bundle.")]
+
+
+def test_the_waiver_file_travels_with_the_bundle_and_is_part_of_the_reproduction(
+    tmp_path: Path, keyaudit
+) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - id: W-ROT\n    rule: key_rotation_enabled\n    reason: legacy keys, migration planned\n"
+        "    owner: kms-team\n    ticket: SEC-123\n    expires: 2099-12-31\n"
+    )
+    bundle = tmp_path / "bundle"
+    run = keyaudit(
+        "demo", "--waivers", str(waivers), "--evidence", str(bundle), "--quiet", "--format", "json"
+    )
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert "waivers-waivers.yaml" in {f["path"] for f in manifest["files"]}
+    assert "--waivers waivers-waivers.yaml" in manifest["reproduce"]
+    args = [str(bundle / a) if (bundle / a).is_file() else a for a in shlex.split(manifest["reproduce"])[2:]]
+    again = keyaudit("evaluate", *args, "--fail-on", "none", "--quiet")
+    assert again.returncode == 0, again.stderr
+    waived = {f["finding_id"] for f in json.loads(again.stdout)["findings"] if f["waived"]}
+    original = {
+        f["finding_id"] for f in json.loads((bundle / "result.json").read_text())["findings"] if f["waived"]
+    }
+    assert waived == original and waived

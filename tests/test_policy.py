@@ -56,3 +56,10 @@ def test_the_sample_policy_follows_cis_gcp_and_scc_thresholds() -> None:
     document = load_policy(REPO / "samples" / "cek-policy.yaml").document
     assert document.rotation.max_days == 90
     assert document.segregation.max_key_users == 3
+
+
+def test_an_impossible_date_is_an_input_error_naming_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "cek-policy.yaml"
+    path.write_text("policy:\n  id: cek\n  approved_on: 2026-13-01\n")
+    with pytest.raises(InputError, match=r"cek-policy.yaml:3: at policy.approved_on: not a valid date"):
+        load_policy(path)
