@@ -24,6 +24,7 @@ from scanner.delivery import DestinationURL, open_destination
 from scanner.errors import InputError
 from scanner.results import load_result
 from tests import factories as f
+from tests.receivers import QuietHandler
 
 TOKEN = "5ecr3t-hec-token-0f8c1d"  # a test token the outputs must never show
 FAST_RETRIES = {
@@ -64,10 +65,7 @@ class HecReceiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 receiver._handle(self)
 

@@ -27,6 +27,7 @@ import pytest
 from scanner.delivery import DeliveryError, SpooledEvent, open_destination
 from scanner.errors import InputError
 from tests.certs import self_signed, server_context
+from tests.receivers import QuietHandler
 
 API_KEY = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="  # must never be shown
 USERNAME = "keyaudit-writer"
@@ -84,11 +85,8 @@ class BulkReceiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the clients expect
-
-            def log_message(self, *args: object) -> None:
-                pass
 
             def do_GET(self) -> None:
                 receiver._handle(self, "GET")

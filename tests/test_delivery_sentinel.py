@@ -33,6 +33,7 @@ from scanner.errors import InputError
 from scanner.results import load_result
 from tests import factories as f
 from tests.certs import self_signed
+from tests.receivers import QuietHandler
 
 TOKEN = "eyJ0eXAiOiJKV1Qi.sentinel-test-token.c2VjcmV0"
 RULE = "dcr-0123456789abcdef0123456789abcdef"
@@ -65,11 +66,8 @@ class IngestionReceiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
 
             def do_POST(self) -> None:
                 receiver._handle(self)
@@ -161,10 +159,7 @@ class ManagedIdentityEndpoint:
         self.resources: list[str] = []
         endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 query = parse_qs(urlsplit(self.path).query)
                 endpoint.resources += query.get("resource", [])

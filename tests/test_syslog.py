@@ -5,6 +5,7 @@ install it (`make test` does it through scripts/ensure-rsyslog.sh), unless KEYAU
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -148,12 +149,10 @@ def _wait_until_listening(server: Rsyslog) -> None:
                 f"rsyslogd exited: {(server.directory / 'rsyslogd.err').read_text(errors='replace')}"
             )
         if not tcp_ready:
-            try:
+            with contextlib.suppress(OSError):  # not listening yet: try again
                 with socket.create_connection(("127.0.0.1", server.tcp_port), timeout=0.2) as sock:
                     sock.sendall(b"%d %s" % (len(probe), probe))
                 tcp_ready = True
-            except OSError:
-                pass
         if tcp_ready and not udp_ready:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 sock.sendto(probe, ("127.0.0.1", server.udp_port))
@@ -365,11 +364,11 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, Path, list[bytes]]]:
                 continue
             data = b""
             try:
-                while chunk := conn.recv(65536):
-                    data += chunk
-                conn.unwrap()
-            except (ssl.SSLError, OSError):
-                pass
+                # A sender may drop the session without close_notify: keep what arrived.
+                with contextlib.suppress(ssl.SSLError, OSError):
+                    while chunk := conn.recv(65536):
+                        data += chunk
+                    conn.unwrap()
             finally:
                 conn.close()
             while data:  # octet counting: "LEN SP MSG"

@@ -184,7 +184,7 @@ class SyslogDestination(Destination):
             sock.shutdown(socket.SHUT_WR)
             try:
                 while sock.recv(4096):  # the receiver closes once it has read everything we sent
-                    pass
+                    continue
             except TimeoutError:
                 return  # a receiver that keeps idle sessions open: everything was written
         finally:

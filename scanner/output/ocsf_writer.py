@@ -18,6 +18,7 @@ import orjson
 from scanner import __version__
 from scanner.findings import Finding, Summary
 from scanner.output.base import FindingWriter
+from scanner.output.clouds import cloud_of
 from scanner.rule import Severity, Status
 
 OCSF_VERSION = "1.8.0"
@@ -40,7 +41,6 @@ _COMPLIANCE_STATUS = {
     Status.FAIL: (3, "Fail"),
     Status.ERROR: (99, "Error"),
 }
-_CLOUD_PROVIDERS = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
 
 
 def _frameworks(controls: tuple[str, ...]) -> list[str]:
@@ -59,7 +59,8 @@ def event(finding: Finding, *, time_ms: int, product_version: str = __version__)
     """The OCSF Compliance Finding event of one finding (pure; tests validate it against the schema)."""
     severity_id, severity = _SEVERITY_IDS.get(finding.severity, (0, "Unknown"))
     status_id, status = _COMPLIANCE_STATUS[finding.status]
-    cloud_provider = _CLOUD_PROVIDERS.get(finding.provider)
+    facts = cloud_of(finding.provider)
+    cloud_provider = facts.name if facts else None
     resource: dict[str, Any] = {"uid": finding.resource.uid, "type": finding.resource.type}
     if finding.resource.name:
         resource["name"] = finding.resource.name
@@ -111,16 +112,15 @@ def event(finding: Finding, *, time_ms: int, product_version: str = __version__)
         "remediation": {"desc": finding.remediation},
         "unmapped": {"keyaudit": {"status": finding.status.value, "evidence": dict(finding.evidence)}},
     }
-    if cloud_provider:
+    if facts:
         profiles.append("cloud")
-        cloud: dict[str, Any] = {"provider": cloud_provider}
+        cloud: dict[str, Any] = {"provider": facts.name}
         if finding.location:
             cloud["region"] = finding.location
-        if finding.provider == "gcp":
+        if facts.scope_is_project:
             cloud["project_uid"] = finding.scope
         else:
-            kind = "AWS Account" if finding.provider == "aws" else "Azure Subscription"
-            cloud["account"] = {"uid": finding.scope, "type": kind}
+            cloud["account"] = {"uid": finding.scope, "type": facts.scope_noun}
         doc["cloud"] = cloud
     if finding.waived and finding.waiver:
         doc["status_detail"] = f"waived: {finding.waiver.get('reason', '')}".strip()

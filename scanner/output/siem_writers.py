@@ -58,6 +58,7 @@ from scanner import __version__
 from scanner.errors import InputError
 from scanner.findings import Finding, Summary
 from scanner.output.base import FindingWriter
+from scanner.output.clouds import cloud_of
 from scanner.rule import Severity, Status
 
 PRODUCT = "keyaudit"
@@ -209,7 +210,8 @@ def asff_finding(
     stamp = iso_time(time)
     first_seen = _parse_time(finding.first_seen)
     resource = finding.resource
-    is_aws = finding.provider == "aws"
+    facts = cloud_of(finding.provider)
+    is_aws = facts is not None and facts.asff_native
 
     asff_resource: dict[str, Any] = {
         "Type": _ASFF_RESOURCE_TYPES.get(resource.type, "Other") if is_aws else "Other",
@@ -474,7 +476,6 @@ ECS_MAPPINGS: dict[str, Any] = {
         }
     }
 }
-_ECS_CLOUD_SERVICE = {"aws": "kms", "gcp": "cloudkms", "azure": "keyvault"}
 
 
 def ecs_document(finding: Finding, *, time: datetime) -> dict[str, Any]:
@@ -533,13 +534,14 @@ def ecs_document(finding: Finding, *, time: datetime) -> dict[str, Any]:
             "last_seen": finding.last_seen,
         },
     }
-    if finding.provider in _ECS_CLOUD_SERVICE:
+    facts = cloud_of(finding.provider)
+    if facts is not None:
         cloud: dict[str, Any] = {
             "provider": finding.provider,
             "account": {"id": finding.scope},
-            "service": {"name": _ECS_CLOUD_SERVICE[finding.provider]},
+            "service": {"name": facts.key_service},
         }
-        if finding.provider == "gcp":
+        if facts.scope_is_project:
             cloud["project"] = {"id": finding.scope}
         if finding.location:
             cloud["region"] = finding.location
