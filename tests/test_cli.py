@@ -269,3 +269,30 @@ def test_governance_dates_use_the_as_of_clock(keyaudit, estate, policy_file) -> 
 
     assert verdict("2026-11-22") == "pass"
     assert verdict((date(2027, 3, 1)).isoformat()) == "fail"
+
+
+def test_output_to_a_pipe_or_device_is_written_in_place_not_replaced(keyaudit, tmp_path: Path) -> None:
+    """`-o /dev/null` or a FIFO: the atomic rename must never replace the device node or pipe itself."""
+    import os
+    import stat
+    import threading
+
+    from tests.conftest import REPO
+
+    fifo = tmp_path / "findings.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = keyaudit(
+        "evaluate", str(REPO / "samples" / "inventory-multicloud.json"), "--format", "json", "-o", str(fifo),
+        "--fail-on", "none",
+    )  # fmt: skip
+    reader.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(received[0])["findings"]
+    refused = keyaudit(
+        "evaluate", str(REPO / "samples" / "inventory-multicloud.json"), "--metrics-file", str(fifo)
+    )
+    assert refused.returncode == 2 and "not a regular file" in refused.stderr

@@ -132,15 +132,26 @@ class AtomicFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent or ".")
-        self.temp = Path(name)
-        self._file = os.fdopen(handle, "wb")
+        self.temp: Path | None = None
+        if path.exists() and not path.is_file() and not path.is_dir():
+            # A device or pipe (-o /dev/null, /dev/stdout, a FIFO): written in place. Renaming a file
+            # over it would replace the device node itself.
+            self._file = open(path, "wb")  # noqa: SIM115 (closed by commit/abort)
+        else:
+            handle, name = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".partial", dir=path.parent or "."
+            )
+            self.temp = Path(name)
+            self._file = os.fdopen(handle, "wb")
         self._writer = _BackgroundWriter(self._file)
         self.stream: IO[bytes] = self._writer  # type: ignore[assignment]
 
     def commit(self) -> None:
         self._writer.finish()
         self._file.flush()
+        if self.temp is None:
+            self._file.close()
+            return
         os.fsync(self._file.fileno())
         self._file.close()
         os.chmod(self.temp, 0o644)
@@ -151,8 +162,9 @@ class AtomicFile:
             self._writer.finish()
         with contextlib.suppress(OSError):
             self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.temp.unlink()
+        if self.temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.temp.unlink()
 
 
 @contextlib.contextmanager
