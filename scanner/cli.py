@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -97,6 +98,41 @@ def _result_options(*, fail_on_default: str = "high") -> Callable[[F], F]:
             ),
             click.option("--to", "to", multiple=True, metavar="URL", help=TO_HELP),
             _spool_dir_option(),
+            click.option(
+                "--state",
+                "state",
+                metavar="DB",
+                envvar="KEYAUDIT_STATE",
+                help="Run history for change labels (new, still_open, resolved, reappeared), `keyaudit history` "
+                "and `keyaudit diff`: a SQLite file or postgresql://USER@HOST/DB (password from PGPASSWORD or "
+                "~/.pgpass, or in the URL). Env KEYAUDIT_STATE. `scan` records into "
+                "<user data dir>/state.db by default; evaluate and demo only when given.",
+            ),
+            click.option("--no-state", is_flag=True, help="Record nothing and label nothing."),
+            click.option(
+                "--only-new",
+                is_flag=True,
+                help="Report only findings that are new or reappeared since the last run (needs a state store); "
+                "the exit code then counts only them: for alerting.",
+            ),
+            click.option(
+                "--wait",
+                is_flag=True,
+                help="When another run holds the state store, wait for it instead of exiting 1 at once.",
+            ),
+            click.option(
+                "--wait-timeout",
+                type=click.FloatRange(min=0),
+                metavar="SECONDS",
+                help="With --wait: give up (exit 1) after this long (default: wait as long as it takes).",
+            ),
+            click.option(
+                "--metrics-file",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Write Prometheus metrics (text format, atomically) here, e.g. for node exporter's textfile "
+                "collector: findings by provider, severity and status, changes, collection errors, duration, "
+                "last successful run. Written for failed runs too.",
+            ),
         ]
         for option in reversed(options):
             func = option(func)
@@ -196,6 +232,12 @@ def scan(
         "evidence_dir",
         "to",
         "spool_dir",
+        "state",
+        "no_state",
+        "only_new",
+        "wait",
+        "wait_timeout",
+        "metrics_file",
     }
     provider_options = {k: v for k, v in options.items() if k not in result_keys}
     result_options = {k: v for k, v in options.items() if k in result_keys}
@@ -223,7 +265,7 @@ def scan(
             _save_inventory(merged, save_inventory)
         return merged
 
-    _run(collect, mode="scan", as_of=None, extra={}, **result_options)
+    _run(collect, mode="scan", as_of=None, extra={}, state_by_default=True, **result_options)
 
 
 def _save_inventory(inventory: Any, path: Path) -> None:
@@ -309,6 +351,85 @@ def send(
     if result is not None and not to:
         raise InputError(f"send {result}: say where with --to URL")
     send_command(result, to, from_spool=from_spool, spool_dir=spool_dir)
+
+
+# ----------------------------------------------------------------------------------------------- history
+def _state_read_options(func: F) -> F:
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default=None,
+        help="table (default at a terminal) or json (default otherwise).",
+    )(func)
+    return click.option(
+        "--state",
+        "state",
+        metavar="DB",
+        envvar="KEYAUDIT_STATE",
+        help="The state store (SQLite file or postgresql://...); env KEYAUDIT_STATE; default "
+        "<user data dir>/state.db, where `keyaudit scan` records.",
+    )(func)
+
+
+def _open_for_reading(state: str | None) -> Any:
+    from scanner.state.store import StateStore, StateTarget, default_state_path
+
+    target = StateTarget.parse(state) if state else StateTarget.parse(default_state_path())
+    if target.sqlite_path is not None and not target.sqlite_path.exists():
+        raise InputError(f"--state {target.display}: no such state store (no run has recorded there yet)")
+    store = StateStore.open(target)
+    store.check_schema(migrate=False)
+    return store
+
+
+def _emit(fmt: str | None, payload: Any, renderables: Callable[[], list[Any]]) -> None:
+    if (fmt or ("table" if sys.stdout.isatty() else "json")) == "json":
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    from rich.console import Console
+
+    console = Console()
+    for part in renderables():
+        console.print(part)
+
+
+@cli.command("history")
+@_state_read_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest runs shown.")
+def history_command(state: str | None, fmt: str | None, limit: int) -> None:
+    """List the runs recorded in the state store, newest first: when, what, exit code, changes."""
+    from scanner.state.report import history, render_history
+
+    store = _open_for_reading(state)
+    try:
+        runs = history(store, limit)
+        _emit(fmt, runs, lambda: [render_history(runs, store=store.target.display)])
+    finally:
+        store.close()
+
+
+@cli.command("diff")
+@_state_read_options
+@click.option(
+    "--since",
+    metavar="RUN",
+    help="Compare with this run: a run id (or unique prefix) or a date/time (the last run started by then). "
+    "Default: the completed run before --run.",
+)
+@click.option("--run", "until", metavar="RUN", help="The later run (default: the latest completed run).")
+def diff_command(state: str | None, fmt: str | None, since: str | None, until: str | None) -> None:
+    """What changed between two recorded runs: findings new, reappeared, resolved and still open."""
+    from scanner.state.report import diff, render_diff
+
+    store = _open_for_reading(state)
+    try:
+        result = diff(store, since, until)
+        _emit(fmt, result.to_dict(), lambda: render_diff(result))
+    finally:
+        store.close()
 
 
 # ----------------------------------------------------------------------------------------------- rules
@@ -447,7 +568,7 @@ def policy_check(path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- shared run
-def _run(
+def _run(  # noqa: PLR0915 (the one place a run is sequenced: validate, lock, collect, judge, record)
     load: Callable[[], Any],
     *,
     mode: str,
@@ -462,6 +583,13 @@ def _run(
     evidence_dir: Path | None = None,
     to: Sequence[str] = (),
     spool_dir: Path | None = None,
+    state: str | None = None,
+    no_state: bool = False,
+    only_new: bool = False,
+    wait: bool = False,
+    wait_timeout: float | None = None,
+    metrics_file: Path | None = None,
+    state_by_default: bool = False,
     quiet: bool,
     verbose: bool,
     log_format: str | None,
@@ -489,6 +617,9 @@ def _run(
     catalogue = discover_rules()
     if waivers is not None:
         waivers.check_rules(rule.meta.id for rule in catalogue)
+    state_target = _state_options(
+        state, no_state, state_by_default, only_new, wait, wait_timeout, metrics_file
+    )
     delivery = None
     if to:
         from scanner.delivery.deliver import RunDelivery
@@ -506,11 +637,22 @@ def _run(
         mode=mode,
         policy=str(policy_path) if policy_path else None,
         waivers=str(waivers_path) if waivers_path else None,
+        state=state_target.display if state_target else None,
     )
+    session = None
+    outcome = None
     try:
+        if state_target is not None:
+            from scanner.state.session import StateSession
+
+            # Locked before collecting: a second scan on the same store stops here, not after an hour.
+            session = StateSession.begin(
+                state_target, run_id=run_id, started_at=started, wait=wait, wait_timeout=wait_timeout
+            )
         inventory = load()
+        tracker = session.make_tracker(inventory, [r.meta for r in catalogue]) if session else None
         with progress_display(enabled=not quiet) as progress:
-            summary = execute(
+            outcome = execute(
                 RunRequest(
                     inventory=inventory,
                     policy=loaded_policy,
@@ -525,24 +667,156 @@ def _run(
                     mode=mode,
                     extra_scan_fields=extra,
                     waivers=waivers,
+                    tracker=tracker,
+                    state_info=session.info() if session else None,
+                    only_new=only_new,
                 ),
                 progress,
             )
+        code = exit_code(outcome.summary)
+        if session is not None:
+            session.record(mode=mode, exit_code=code, scan=outcome.scan)
         if bundle is not None:
             written = bundle.finish(inventory, policy_path, waivers_path)
             log.info("evidence.written", directory=str(written))
         if delivery is not None:
             delivery.deliver()  # a destination that stays down warns; the exit code stays the findings'
-    except BaseException:
+    except BaseException as exc:
         if bundle is not None:
             bundle.abort()
+        failed_code = _exit_code_of(exc)
+        if session is not None and not session.recorded and failed_code != 0:
+            with contextlib.suppress(Exception):  # the original error is what the user must see
+                session.record(mode=mode, exit_code=failed_code, scan=None, error=_one_line(exc))
+        if metrics_file is not None and failed_code != 0:
+            with contextlib.suppress(Exception):
+                _write_metrics(
+                    metrics_file,
+                    run_id=run_id,
+                    mode=mode,
+                    started=started,
+                    code=failed_code,
+                    outcome=None,
+                    session=session,
+                )
+        if session is not None:
+            session.close()
         raise
     finally:
         if delivery is not None:
             delivery.cleanup()
-    code = exit_code(summary)
+    if metrics_file is not None:
+        _write_metrics(
+            metrics_file,
+            run_id=run_id,
+            mode=mode,
+            started=started,
+            code=code,
+            outcome=outcome,
+            session=session,
+        )
+    if session is not None:
+        session.close()
+    summary = outcome.summary
     log.info("run.finish", findings=summary.total, by_status=summary.to_dict()["by_status"], exit_code=code)
     sys.exit(code)
+
+
+def _state_options(  # noqa: PLR0917 (one check of the scheduling flags, called once)
+    state: str | None,
+    no_state: bool,
+    by_default: bool,
+    only_new: bool,
+    wait: bool,
+    wait_timeout: float | None,
+    metrics_file: Path | None,
+) -> Any:
+    """Checks the state, locking and metrics flags together; the state store this run uses, or None."""
+    from scanner.state.store import StateTarget, default_state_path
+
+    target = None
+    if no_state:
+        if state:
+            raise InputError("--no-state: cannot be combined with --state (or KEYAUDIT_STATE)")
+    elif state:
+        target = StateTarget.parse(state)
+    elif by_default:
+        target = StateTarget.parse(default_state_path())
+    if only_new and target is None:
+        raise InputError(
+            "--only-new: needs a state store to know what is new (drop --no-state, or give --state DB)"
+        )
+    if (wait or wait_timeout is not None) and target is None:
+        raise InputError("--wait: only meaningful with a state store (it waits for the store's lock)")
+    if wait_timeout is not None and not wait:
+        raise InputError("--wait-timeout: only meaningful with --wait")
+    if metrics_file is not None:
+        _check_metrics_path(metrics_file)
+    return target
+
+
+def _check_metrics_path(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(
+            f"--metrics-file {path}: is a directory; give a file such as {path / 'keyaudit.prom'}"
+        )
+    if path.exists() and not path.is_file():
+        # The file is replaced by rename (readers never see half of it): only a regular file can be.
+        raise InputError(f"--metrics-file {path}: not a regular file (it is replaced atomically by rename)")
+    if not parent.is_dir():
+        raise InputError(f"--metrics-file {path}: directory {parent} does not exist")
+
+
+def _exit_code_of(exc: BaseException) -> int:
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 1
+    if isinstance(exc, KeyauditError):
+        return exc.exit_code
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt | click.exceptions.Abort):
+        return 130
+    return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def _write_metrics(
+    path: Path,
+    *,
+    run_id: str,
+    mode: str,
+    started: datetime,
+    code: int,
+    outcome: Any,
+    session: Any,
+) -> None:
+    from scanner.metrics import RunMetrics, write_metrics
+
+    finished = datetime.now(UTC)
+    scan = outcome.scan if outcome is not None else {}
+    last_success = session.last_success_at() if session is not None else None
+    if outcome is not None and (last_success is None or last_success < finished):
+        last_success = finished if code in (0, 3) else last_success
+    write_metrics(
+        path,
+        RunMetrics(
+            run_id=run_id,
+            mode=mode,
+            started_at=started,
+            finished_at=finished,
+            exit_code=code,
+            providers=scan.get("providers") or (),
+            summary=outcome.summary if outcome is not None else None,
+            coverage=scan.get("coverage") or (),
+            changes=(scan.get("state") or {}).get("changes") or {},
+            last_success_at=last_success,
+        ),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,17 +8,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner import __version__
 from scanner.engine import Rule, evaluate_all
-from scanner.findings import Summary
+from scanner.findings import Finding, Summary
 from scanner.inventory import Inventory
 from scanner.output import OutputTarget, open_writers
 from scanner.policy import LoadedPolicy
 from scanner.progress import Progress
 from scanner.rule import Context, Severity
+from scanner.state.tracker import ALERTING
 from scanner.waivers import WaiverFile
+
+if TYPE_CHECKING:
+    from scanner.state.tracker import Tracker
 
 EXIT_OK = 0
 EXIT_RUNTIME = 1
@@ -49,30 +53,54 @@ class RunRequest:
     mode: str = "evaluate"
     extra_scan_fields: dict[str, Any] = field(default_factory=dict)
     waivers: WaiverFile | None = None
+    tracker: Tracker | None = None  # a state store is in use: label changes and keep history rows
+    state_info: dict[str, Any] | None = None  # scan.state (the store; the changes are added here)
+    only_new: bool = False  # keep only findings labelled new or reappeared (outputs and exit code)
 
 
-def execute(request: RunRequest, progress: Progress) -> Summary:
+@dataclass(frozen=True)
+class Outcome:
+    summary: Summary
+    scan: dict[str, Any]  # the result's ``scan`` object, as every writer received it
+
+
+def execute(request: RunRequest, progress: Progress) -> Outcome:
     ctx = Context.build(request.inventory, request.policy, now=request.as_of)
     summary = Summary(fail_on=request.fail_on)
     waivers = (
         request.waivers.applier(today=ctx.today, inventory=request.inventory) if request.waivers else None
     )
+    tracker = request.tracker
     task = progress.task("Evaluating rules", total=len(request.rules))
     with _collector_paused(), open_writers(request.outputs, color=request.color) as writers:
+
+        def emit(finding: Finding) -> None:
+            if request.only_new and finding.change not in ALERTING:
+                return  # --only-new: neither reported nor counted for the exit code
+            summary.add(finding)
+            if request.only_failed and not finding.status.is_failing:
+                return
+            for writer in writers:
+                writer.write(finding)
+
         for evaluated in evaluate_all(request.rules, ctx, on_rule_done=lambda _: task.advance()):
             # Waivers first: the summary (exit code) and every writer see the finding as waived or not.
             finding = waivers.apply(evaluated) if waivers is not None else evaluated
-            summary.add(finding)
-            if request.only_failed and not finding.status.is_failing:
-                continue
-            for writer in writers:
-                writer.write(finding)
+            emit(tracker.label(finding) if tracker is not None else finding)
+        if tracker is not None:
+            for resolved in tracker.vanished():  # failing before, gone from a fully read scope now
+                emit(resolved)
         scan = scan_metadata(request, ctx)
         scan["waivers"] = waivers.report() if waivers is not None else None
+        scan["state"] = (
+            {**(request.state_info or {}), "changes": tracker.report(), "only_new": request.only_new}
+            if tracker is not None
+            else None
+        )
         scan["summary"] = summary.to_dict()
         for writer in writers:
             writer.close(scan, summary)
-    return summary
+    return Outcome(summary, scan)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scanner.inventory import Inventory
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures for every test)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,9 @@ def _no_real_cloud_credentials(
     monkeypatch.setenv("NO_GCE_CHECK", "True")
     # SIEM delivery spools under the user data directory by default: never the developer's own.
     monkeypatch.setenv("KEYAUDIT_SPOOL_DIR", str(tmp_path_factory.mktemp("spool")))
+    # `keyaudit scan` records history under the user data dir by default: a fresh one per test.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
+    monkeypatch.delenv("KEYAUDIT_STATE", raising=False)
     for secret in ("KEYAUDIT_SPLUNK_HEC_TOKEN", "KEYAUDIT_ELASTIC_API_KEY", "KEYAUDIT_ELASTIC_PASSWORD"):
         monkeypatch.delenv(secret, raising=False)
 

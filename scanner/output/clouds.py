@@ -13,10 +13,20 @@ class CloudFacts:
     scope_is_project: bool  # the scope is a project (OCSF project_uid, ECS cloud.project) not an account
     key_service: str  # the key-management service (ECS cloud.service.name)
     asff_native: bool  # Security Hub types its resources natively (ARNs, partitions, regions)
+    # Keys are listed region by region (a scan may cover only some regions), not per scope at once:
+    # a finding missing from an unlisted region is not resolved by its absence (scanner/state).
+    regional_listing: bool = False
 
 
 CLOUDS: dict[str, CloudFacts] = {
-    "aws": CloudFacts("AWS", "AWS Account", scope_is_project=False, key_service="kms", asff_native=True),
+    "aws": CloudFacts(
+        "AWS",
+        "AWS Account",
+        scope_is_project=False,
+        key_service="kms",
+        asff_native=True,
+        regional_listing=True,
+    ),
     "gcp": CloudFacts("GCP", "GCP Project", scope_is_project=True, key_service="cloudkms", asff_native=False),
     "azure": CloudFacts(
         "Azure", "Azure Subscription", scope_is_project=False, key_service="keyvault", asff_native=False

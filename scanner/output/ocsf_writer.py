@@ -6,6 +6,11 @@ could not be judged for missing data is OCSF's ``Warning``: "did not yield a res
 information"), ``resources`` the key, store or scope judged, ``cloud`` the provider, account / project /
 subscription and region (the ``cloud`` profile), ``remediation`` the rule's advice, and ``unmapped`` the
 normalised evidence. A waived finding is ``Suppressed``.
+
+With a state store (``--state``) the activity follows the finding's change: ``new``/``reappeared`` are
+Create (status New), ``still_open`` is Update (New, or Suppressed when waived), ``resolved`` is Close
+(status Resolved); ``finding_info.first_seen_time``/``last_seen_time`` carry when it was first and last
+seen failing. Without a state store every event is a Create.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ OCSF_VERSION = "1.8.0"
 CLASS_UID = 2003  # Compliance Finding
 CATEGORY_UID = 2  # Findings
 ACTIVITY_CREATE = 1
+# change label -> (activity_id, activity_name)
+_ACTIVITIES = {"still_open": (2, "Update"), "resolved": (3, "Close")}
 _BATCH = 1024
 
 _SEVERITY_IDS = {
@@ -78,20 +85,37 @@ def event(finding: Finding, *, time_ms: int, product_version: str = __version__)
     if control:
         compliance["control"] = control
     profiles: list[str] = []
+    activity_id, activity = _ACTIVITIES.get(finding.change or "", (ACTIVITY_CREATE, "Create"))
+    if finding.change == "resolved":
+        status_id, status_name = 4, "Resolved"
+    elif finding.waived:
+        status_id, status_name = 3, "Suppressed"
+    else:
+        status_id, status_name = 1, "New"
+    finding_info: dict[str, Any] = {
+        "uid": finding.finding_id,
+        "title": finding.title,
+        "desc": finding.message,
+        "types": [finding.rule_id],
+        "analytic": {"uid": finding.rule_id, "name": finding.title, "type_id": 1, "type": "Rule"},
+    }
+    for field, value in (("first_seen_time", finding.first_seen), ("last_seen_time", finding.last_seen)):
+        if value:
+            finding_info[field] = _epoch_ms(value)
     doc: dict[str, Any] = {
-        "activity_id": ACTIVITY_CREATE,
-        "activity_name": "Create",
+        "activity_id": activity_id,
+        "activity_name": activity,
         "category_uid": CATEGORY_UID,
         "category_name": "Findings",
         "class_uid": CLASS_UID,
         "class_name": "Compliance Finding",
-        "type_uid": CLASS_UID * 100 + ACTIVITY_CREATE,
-        "type_name": "Compliance Finding: Create",
+        "type_uid": CLASS_UID * 100 + activity_id,
+        "type_name": f"Compliance Finding: {activity}",
         "time": time_ms,
         "severity_id": severity_id,
         "severity": severity,
-        "status_id": 3 if finding.waived else 1,
-        "status": "Suppressed" if finding.waived else "New",
+        "status_id": status_id,
+        "status": status_name,
         "message": finding.message,
         "metadata": {
             "version": OCSF_VERSION,
@@ -100,17 +124,17 @@ def event(finding: Finding, *, time_ms: int, product_version: str = __version__)
             "event_code": finding.rule_id,
             "profiles": profiles,
         },
-        "finding_info": {
-            "uid": finding.finding_id,
-            "title": finding.title,
-            "desc": finding.message,
-            "types": [finding.rule_id],
-            "analytic": {"uid": finding.rule_id, "name": finding.title, "type_id": 1, "type": "Rule"},
-        },
+        "finding_info": finding_info,
         "compliance": compliance,
         "resources": [resource],
         "remediation": {"desc": finding.remediation},
-        "unmapped": {"keyaudit": {"status": finding.status.value, "evidence": dict(finding.evidence)}},
+        "unmapped": {
+            "keyaudit": {
+                "status": finding.status.value,
+                "change": finding.change,
+                "evidence": dict(finding.evidence),
+            }
+        },
     }
     if facts:
         profiles.append("cloud")
@@ -125,6 +149,10 @@ def event(finding: Finding, *, time_ms: int, product_version: str = __version__)
     if finding.waived and finding.waiver:
         doc["status_detail"] = f"waived: {finding.waiver.get('reason', '')}".strip()
     return doc
+
+
+def _epoch_ms(rfc3339: str) -> int:
+    return int(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 class OcsfWriter(FindingWriter):

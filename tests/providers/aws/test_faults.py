@@ -4,8 +4,6 @@ finding, unaffected ones are judged normally, and the run fails (exit 3), never 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import boto3
 import pytest
@@ -21,30 +19,12 @@ from scanner.policy import default_policy
 from scanner.progress import NullProgress
 from scanner.rule import Context, Severity, Status
 from scanner.run import EXIT_FINDINGS, exit_code
-from tests.providers.aws.conftest import OTHER_REGION, REGION
+from tests.providers.aws.conftest import OTHER_REGION, REGION, failing
 
 ACCOUNT = "123456789012"
 ROOT_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*",
      "Resource": "*"}]})  # fmt: skip
-
-
-@contextmanager
-def failing(operation: str, code: str, *, region: str | None = None) -> Iterator[None]:
-    """Make moto answer ``operation`` with error ``code`` (in one region, or everywhere)."""
-    original = getattr(KmsResponse, operation)
-
-    def broken(self: KmsResponse) -> str:
-        if region is None or self.region == region:
-            raise JsonRESTError(code, f"injected {code}")
-        result: str = original(self)
-        return result
-
-    setattr(KmsResponse, operation, broken)
-    try:
-        yield
-    finally:
-        setattr(KmsResponse, operation, original)
 
 
 def _estate() -> dict[str, str]:

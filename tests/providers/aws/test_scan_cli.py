@@ -6,39 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import pytest
-import requests
-from moto.server import ThreadedMotoServer
-
-from providers.aws import simulator
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    simulator.patch_moto()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
-        yield url
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def endpoint(moto_server: str) -> Iterator[str]:
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
-    simulator.reset()
-    yield moto_server
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10)
 
 
 def _client(endpoint: str, service: str):

@@ -1,0 +1,12 @@
+"""Alembic environment: keyaudit always hands over an open connection (``config.attributes``)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from scanner.state.tables import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
