@@ -28,10 +28,13 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy
 
 # The HTML report's browser test needs Debian's chromium + chromedriver, the syslog delivery tests Debian's
-# rsyslog: installed here when absent.
+# rsyslog, the state-store tests Debian's postgresql (a throwaway cluster on 127.0.0.1), the metrics test
+# Debian's prometheus-node-exporter: installed here when absent.
 test: lint
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-rsyslog.sh
+	bash scripts/ensure-postgresql.sh
+	bash scripts/ensure-node-exporter.sh
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 format: $(VENV)/.test-installed
