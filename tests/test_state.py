@@ -333,3 +333,36 @@ def test_coverage_reads_errors_by_scope_and_region() -> None:
     assert not cover.judged_fully("aws", ACCOUNT, None)  # a global finding: any gap in the scope counts
     assert not cover.judged_fully("aws", "999988887777", REGION)
     assert not cover.read_absence("aws", ACCOUNT, "ap-south-1")  # that region was not listed
+
+
+def test_asff_and_the_terminal_report_show_the_change() -> None:
+    import io
+
+    from scanner.findings import Summary
+    from scanner.output.siem_writers import asff_finding
+    from scanner.output.table_writer import TableWriter
+
+    resolved = finding("k1", Status.PASS, change="resolved", first_seen="2026-11-01T06:00:00Z")
+    doc = asff_finding(resolved, account_id=ACCOUNT, region=REGION, time=T0)
+    assert doc["Workflow"]["Status"] == "RESOLVED" and doc["FirstObservedAt"] == "2026-11-01T06:00:00.000Z"
+    waived_new = finding("k2", change="new", waived=True)
+    assert (
+        asff_finding(waived_new, account_id=ACCOUNT, region=REGION, time=T0)["Workflow"]["Status"]
+        == "SUPPRESSED"
+    )
+
+    out = io.BytesIO()
+    writer = TableWriter(out, color=False)
+    summary = Summary(fail_on=Severity.HIGH)
+    for item in (finding("k3", change="new"), finding("k4", change="still_open")):
+        summary.add(item)
+        writer.write(item)
+    state = {"store": "h.db", "previous_run": "abcdef123456", "only_new": False,
+             "changes": {"new": 1, "still_open": 1, "resolved": 2, "reappeared": 0}}  # fmt: skip
+    writer.close({"run_id": "r", "state": state, "coverage": []}, summary)
+    report = out.getvalue().decode()
+    assert "Since run abcdef12 in h.db: 1 new, 0 reappeared, 2 resolved, 1 still open" in report
+    [k3_line] = [line for line in report.splitlines() if line.rstrip().endswith("k3")]
+    assert " NEW " in k3_line
+    [k4_line] = [line for line in report.splitlines() if line.rstrip().endswith("k4")]
+    assert "NEW" not in k4_line

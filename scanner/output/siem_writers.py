@@ -91,6 +91,13 @@ def _compact_json(value: Any) -> str:
     return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _asff_workflow(finding: Finding) -> str:
+    """RESOLVED when the state store saw it fixed, SUPPRESSED when waived, else NEW."""
+    if finding.change == "resolved":
+        return "RESOLVED"
+    return "SUPPRESSED" if finding.waived else "NEW"
+
+
 def _frameworks(controls: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(control.split(":", 1)[0] for control in controls))
 
@@ -276,7 +283,7 @@ def asff_finding(
         "ProductFields": product_fields,
         "Resources": [asff_resource],
         "Compliance": {"Status": _ASFF_COMPLIANCE[finding.status]},
-        "Workflow": {"Status": "SUPPRESSED" if finding.waived else "NEW"},
+        "Workflow": {"Status": _asff_workflow(finding)},
         "RecordState": "ACTIVE",
     }
     # Security Hub ignores top-level Severity and Types on updates of an existing finding: providers

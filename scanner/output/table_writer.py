@@ -71,6 +71,8 @@ class TableWriter(FindingWriter):
                 line = Text()
                 line.append(f"{f.severity.value.upper():8}", style=_SEVERITY_STYLE[f.severity.value])
                 line.append(f" {f.status.value:7}", style=_STATUS_STYLE[f.status.value])
+                if f.change in ("new", "reappeared"):  # with a state store: what changed since last run
+                    line.append(f" {f.change.upper()}", style="bold reverse")
                 line.append(f" {f.rule_id}", style="bold")
                 where = f.scope + (f"/{f.location}" if f.location else "")
                 line.append(f"  {f.provider}:{where}  {f.resource.name or f.resource.uid}")
@@ -92,6 +94,19 @@ class TableWriter(FindingWriter):
                     f"{gap['error_class']}: {gap['message']}",
                     markup=False,
                 )
+        state = scan.get("state")
+        if state:
+            changes = state.get("changes") or {}
+            since = f"run {state['previous_run'][:8]}" if state.get("previous_run") else "nothing (first run)"
+            console.print(
+                f"Since {since} in {state.get('store')}: "
+                + ", ".join(
+                    f"{changes.get(name, 0)} {name.replace('_', ' ')}"
+                    for name in ("new", "reappeared", "resolved", "still_open")
+                )
+                + ("  (--only-new: only new and reappeared findings shown)" if state.get("only_new") else ""),
+                markup=False,
+            )
         verdict = summary.verdict()
         console.print(f"[bold]{verdict}[/bold]")
 
