@@ -200,6 +200,14 @@ def evaluate(inventory: Path, as_of: datetime | None, **options: Any) -> None:
 )
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option(
+    "--shard",
+    metavar="I/N",
+    envvar="KEYAUDIT_SHARD",
+    callback=lambda _ctx, _param, value: _parse_shard(value),
+    help="Scan only shard I of N (I from 0 to N-1, as Kubernetes' JOB_COMPLETION_INDEX): accounts, projects and "
+    "subscriptions are split deterministically by id. Combine the shards' JSON results with `keyaudit merge`.",
+)
+@click.option(
     "--save-inventory", type=click.Path(path_type=Path, dir_okay=False), help="Also write the inventory JSON."
 )
 @click.option(
@@ -265,7 +273,17 @@ def scan(
             _save_inventory(merged, save_inventory)
         return merged
 
-    _run(collect, mode="scan", as_of=None, extra={}, state_by_default=True, **result_options)
+    shard = provider_options.get("shard")
+    extra = {"shard": shard.to_dict()} if shard is not None else {}
+    _run(collect, mode="scan", as_of=None, extra=extra, state_by_default=True, **result_options)
+
+
+def _parse_shard(value: str | None) -> Any:
+    if not value:
+        return None
+    from scanner.shard import Shard
+
+    return Shard.parse(value)
 
 
 def _save_inventory(inventory: Any, path: Path) -> None:
@@ -430,6 +448,71 @@ def diff_command(state: str | None, fmt: str | None, since: str | None, until: s
         _emit(fmt, result.to_dict(), lambda: render_diff(result))
     finally:
         store.close()
+
+
+# ----------------------------------------------------------------------------------------------- merge
+@cli.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "formats", multiple=True, metavar="FMT", help=FORMAT_HELP)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="File, or directory for several formats."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON_CHOICES),
+    default="high",
+    show_default=True,
+    help="Exit 3 when a merged failing finding has at least this severity (a missing shard counts).",
+)
+@click.option("--only-failed", is_flag=True, help="Leave passing findings out of the outputs.")
+@_log_options
+def merge(
+    *,
+    results: Sequence[Path],
+    formats: Sequence[str],
+    output: Path | None,
+    fail_on: str,
+    only_failed: bool,
+    quiet: bool,
+    verbose: bool,
+    log_format: str | None,
+) -> None:
+    """Combine the JSON results of `scan --shard I/N` jobs (and their coverage) into one report.
+
+    A shard whose result is missing becomes a coverage gap and a failing scan_coverage_complete
+    finding; findings reported by two shards are kept once (a failure wins over a pass).
+    """
+    from scanner.findings import Summary
+    from scanner.logs import configure_logging, get_logger
+    from scanner.merge import merge_results
+    from scanner.output import open_writers, plan_outputs
+    from scanner.results import load_result
+    from scanner.rule import Severity
+    from scanner.run import exit_code, new_run_id
+
+    run_id = new_run_id()
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    configure_logging(
+        run_id=run_id, fmt=log_format or ("console" if sys.stderr.isatty() else "json"), level=level
+    )
+    targets = plan_outputs(formats, output, stdout_is_tty=sys.stdout.isatty())
+    loaded = [(path, *load_result(path)) for path in dict.fromkeys(results)]
+    scan, findings = merge_results(loaded)
+    scan["run_id"] = run_id
+    summary = Summary(fail_on=None if fail_on == "none" else Severity(fail_on))
+    with open_writers(targets, color=sys.stdout.isatty()) as writers:
+        for finding in findings:
+            summary.add(finding)
+            if only_failed and not finding.status.is_failing:
+                continue
+            for writer in writers:
+                writer.write(finding)
+        scan["summary"] = summary.to_dict()
+        for writer in writers:
+            writer.close(scan, summary)
+    code = exit_code(summary)
+    get_logger().info("merge.finish", results=len(loaded), findings=summary.total, exit_code=code)
+    sys.exit(code)
 
 
 # ----------------------------------------------------------------------------------------------- rules

@@ -3,10 +3,19 @@
 Nothing here interprets what it reads: responses are kept as the SDK returns them (``raw`` records)
 and ``normalise`` turns them into the inventory. Every failure becomes a CollectionError record;
 one account or region failing never stops the others.
+
+Settings from the environment (production defaults when unset):
+
+* ``KEYAUDIT_HTTP_TIMEOUT``: seconds to wait for an answer to one request (botocore's read timeout,
+  default 30); a request that outlasts it is retried, then recorded as a timeout;
+* ``AWS_MAX_ATTEMPTS``: the AWS SDKs' own setting, attempts per call in all (default 8); throttling,
+  5xx answers, timeouts and connection errors are retried up to it.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -26,11 +35,36 @@ from providers.recorder import Recorder
 from scanner import __version__
 from scanner.inventory import CollectionError, ErrorClass, Provider, ScopeKind, ScopeRef
 from scanner.progress import Progress
+from scanner.shard import Shard, owned
 
 T = TypeVar("T")
 
 DEFAULT_REGION = "us-east-1"
 MAX_ATTEMPTS = 8  # attempts in all, first included; adaptive mode adds client-side rate limiting
+READ_TIMEOUT = 30.0  # seconds
+HTTP_TIMEOUT_ENV = "KEYAUDIT_HTTP_TIMEOUT"
+MAX_ATTEMPTS_ENV = "AWS_MAX_ATTEMPTS"
+
+
+def _positive_env(name: str, default: float, kind: type[int] | type[float]) -> Any:
+    """A positive number from the environment, or ``default`` when unset; anything else is an input error."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < float("inf"):
+        from scanner.errors import InputError
+
+        raise InputError(f"{name}={text!r}: expected a positive {'integer' if kind is int else 'number'}")
+    return value
+
+
+def http_timeout() -> float:
+    """Seconds to wait for one answer (``KEYAUDIT_HTTP_TIMEOUT``, default 30)."""
+    return float(_positive_env(HTTP_TIMEOUT_ENV, READ_TIMEOUT, float))
 
 
 @dataclass
@@ -41,6 +75,7 @@ class AwsOptions:
     accounts: tuple[str, ...] = ()
     concurrency: int = 8
     max_attempts: int = MAX_ATTEMPTS
+    shard: Shard | None = None  # --shard I/N: only the accounts this job owns
 
     @classmethod
     def from_cli(cls, options: Any, concurrency: int) -> AwsOptions:
@@ -50,6 +85,7 @@ class AwsOptions:
             org_role=options.get("org_role"),
             accounts=tuple(options.get("accounts") or ()),
             concurrency=concurrency,
+            shard=options.get("shard"),
         )
 
 
@@ -177,7 +213,7 @@ class _Account:
             found = self._clients.get((service, region))
             if found is None:
                 client = self._session.client(service, region_name=region, config=self._config)
-                found = install_guard(client, self._on_call)
+                found = _checked(install_guard(client, self._on_call))
                 self._clients[(service, region)] = found
             return found
 
@@ -191,15 +227,15 @@ class AwsCollector:
         self.config = Config(
             retries={"mode": "adaptive", "total_max_attempts": options.max_attempts},
             connect_timeout=10,
-            read_timeout=30,
+            read_timeout=http_timeout(),
             max_pool_connections=max(10, options.concurrency * 2),
             user_agent_extra=f"keyaudit/{__version__}",
         )
 
     # ------------------------------------------------------------------ calls
     def _client(self, session: boto3.Session, service: str, region: str) -> Any:
-        return install_guard(
-            session.client(service, region_name=region, config=self.config), self.recorder.count
+        return _checked(
+            install_guard(session.client(service, region_name=region, config=self.config), self.recorder.count)
         )
 
     def _account(self, account_id: str, session: boto3.Session) -> _Account:
@@ -310,6 +346,8 @@ class AwsCollector:
                     f"--account: the credentials belong to account {caller}, not {', '.join(sorted(wanted))}; "
                     "use --org-role to scan other accounts of the organization"
                 )
+            if not owned(self.options.shard, "aws", caller):
+                return []  # the one account belongs to another shard: this job scans nothing
             return [(RawAccount(account_id=caller), self._account(caller, base))]
         org = self._client(base, "organizations", home)
         listed = self.paginate(caller, None, org, "list_accounts", "Accounts")
@@ -321,7 +359,9 @@ class AwsCollector:
         entries = [
             entry
             for entry in sorted(listed, key=lambda a: str(a.get("Id")))
-            if (not wanted or str(entry.get("Id")) in wanted) and _is_active(entry)
+            if (not wanted or str(entry.get("Id")) in wanted)
+            and _is_active(entry)
+            and owned(self.options.shard, "aws", str(entry.get("Id")))
         ]
         for missing in sorted(wanted - {str(e.get("Id")) for e in listed}):
             self.recorder.error(
@@ -370,7 +410,7 @@ class AwsCollector:
 
         def sts_client(service: str, **kwargs: Any) -> Any:
             client = base._session.create_client(service, region_name=home, config=self.config, **kwargs)
-            return install_guard(client, self.recorder.count)
+            return _checked(install_guard(client, self.recorder.count))
 
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=sts_client,
@@ -559,6 +599,32 @@ class AwsCollector:
         key.grants = listing("ListGrants", "list_grants", "Grants")
         key.tags = listing("ListResourceTags", "list_resource_tags", "Tags")
         task.advance()
+
+
+def _checked(client: Any) -> Any:
+    """Make ``client`` refuse answers botocore would otherwise read as empty (see ``_refuse_unreadable``)."""
+    client.meta.events.register("before-parse", _refuse_unreadable, unique_id="keyaudit-unreadable-answer")
+    return client
+
+
+def _refuse_unreadable(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore reads a body cut short of its Content-Length without complaint (it does not enforce the
+    length), and its JSON parser turns a body that is not JSON into ``{"message": body}``: ListKeys would
+    then look like a region without keys, DescribeKey like a key without metadata. Raise instead, so the
+    call is recorded as a malformed response (UNKNOWN) rather than read as an empty answer."""
+    body = response_dict.get("body") or b""
+    name = operation_model.name
+    declared = str((response_dict.get("headers") or {}).get("content-length") or "")
+    if declared.isdigit() and int(declared) != len(body):
+        raise botocore.parsers.ResponseParserError(f"{name}: answer cut short ({len(body)} of {declared} bytes)")
+    protocol = getattr(operation_model.service_model, "resolved_protocol", None) or operation_model.metadata.get(
+        "protocol"
+    )
+    if body and protocol in ("json", "rest-json") and int(response_dict.get("status_code") or 0) < 300:
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise botocore.parsers.ResponseParserError(f"{name}: answer is not JSON ({exc})") from None
 
 
 def _arn_account(arn: str) -> str:

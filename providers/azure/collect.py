@@ -28,6 +28,7 @@ from providers.azure.readonly import ReadOnlyViolation
 from providers.recorder import Recorder
 from scanner.inventory import CollectionError, ErrorClass, Provider
 from scanner.progress import Progress
+from scanner.shard import Shard, owned
 
 T = TypeVar("T")
 _INACTIVE_STATES = frozenset({"Disabled", "Deleted"})
@@ -42,6 +43,7 @@ class AzureOptions:
     credential: Any = None  # azure.core TokenCredential; None: DefaultAzureCredential for the cloud
     transport: Any = None  # an injected azure-core transport (tests, keyaudit demo); None: the real network
     retry_total: int = clients.DEFAULT_RETRY_TOTAL
+    shard: Shard | None = None  # --shard I/N: only the subscriptions this job owns
 
 
 @dataclass
@@ -338,7 +340,7 @@ class AzureCollector:
                 if s.get("subscriptionId") and str(s.get("state", "Enabled")) not in _INACTIVE_STATES
             ]
         found = []
-        for subscription_id in wanted:
+        for subscription_id in (s for s in wanted if owned(self.options.shard, "azure", s)):
             info = by_id.get(subscription_id.lower(), {})
             found.append(
                 RawSubscription(

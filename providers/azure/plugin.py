@@ -94,6 +94,7 @@ class AzureProvider:
             concurrency=request.concurrency,
             transport=transport,
             retry_total=DEFAULT_RETRY_TOTAL if retry_total is None else retry_total,
+            shard=opts.get("shard"),
         )
         started = datetime.now(UTC)
         settings = cloud_settings(options.cloud)

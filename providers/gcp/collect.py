@@ -25,6 +25,7 @@ from providers.gcp.readonly import ReadOnlyGuardError, ReadOnlyViolation
 from providers.recorder import Recorder
 from scanner.inventory import CollectionError, ErrorClass, Provider
 from scanner.progress import Progress
+from scanner.shard import Shard, owned
 
 T = TypeVar("T")
 
@@ -46,6 +47,7 @@ class GcpOptions:
     # what still fails becomes a collection error (UNKNOWN), never a pass.
     retry_deadline: float = 20.0
     timeout: float = 30.0  # seconds per HTTP request
+    shard: Shard | None = None  # --shard I/N: only the projects this job owns
 
     @property
     def containers(self) -> tuple[str, ...]:
@@ -334,6 +336,10 @@ class GcpCollector:
             explicit = [] if found is None else [p for p in found if p not in covered]
         elif explicit:
             paths["projects"] = "per_project"
+        # --shard: keep this job's projects (Cloud Asset listings are organization-wide and cheap; the
+        # per-project reads, the expensive part, happen only for owned projects).
+        raw = [p for p in raw if owned(self.options.shard, "gcp", p.project_id)]
+        explicit = [p for p in explicit if owned(self.options.shard, "gcp", p)]
         raw.extend(self._per_project(explicit))
         custom_roles, role_errors = self._custom_roles(raw)
         for project in raw:

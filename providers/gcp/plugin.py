@@ -92,6 +92,7 @@ class GcpProvider:
             endpoint=endpoint,
             concurrency=request.concurrency,
             anonymous=anonymous,
+            shard=opts.get("shard"),
         )
         started = datetime.now(UTC)
         credential_error = None
