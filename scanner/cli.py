@@ -703,6 +703,7 @@ def _run(  # noqa: PLR0915 (the one place a run is sequenced: validate, lock, co
     state_target = _state_options(
         state, no_state, state_by_default, only_new, wait, wait_timeout, metrics_file
     )
+    implicit_state = state_target is not None and not state  # the per-user default, nobody named it
     delivery = None
     if to:
         from scanner.delivery.deliver import RunDelivery
@@ -726,11 +727,14 @@ def _run(  # noqa: PLR0915 (the one place a run is sequenced: validate, lock, co
     outcome = None
     try:
         if state_target is not None:
-            from scanner.state.session import StateSession
-
-            # Locked before collecting: a second scan on the same store stops here, not after an hour.
-            session = StateSession.begin(
-                state_target, run_id=run_id, started_at=started, wait=wait, wait_timeout=wait_timeout
+            session = _begin_state(
+                state_target,
+                implicit=implicit_state,
+                required=only_new,
+                run_id=run_id,
+                started=started,
+                wait=wait,
+                timeout=wait_timeout,
             )
         inventory = load()
         tracker = session.make_tracker(inventory, [r.meta for r in catalogue]) if session else None
@@ -803,6 +807,41 @@ def _run(  # noqa: PLR0915 (the one place a run is sequenced: validate, lock, co
     summary = outcome.summary
     log.info("run.finish", findings=summary.total, by_status=summary.to_dict()["by_status"], exit_code=code)
     sys.exit(code)
+
+
+def _begin_state(
+    target: Any,
+    *,
+    implicit: bool,
+    required: bool,
+    run_id: str,
+    started: datetime,
+    wait: bool,
+    timeout: float | None,
+) -> Any:
+    """Lock and read the state store before collecting: a second scan on a store named with --state stops
+    here at once (exit 1) unless --wait. The per-user default store, which nobody named, is waited for
+    (two ad hoc scans in two terminals both work), and when it cannot be used at all (read-only home,
+    a store from a newer keyaudit) the scan still runs, without history, and says so."""
+    from scanner.errors import RuntimeFailure
+    from scanner.logs import get_logger
+    from scanner.state.session import StateSession
+
+    try:
+        return StateSession.begin(
+            target, run_id=run_id, started_at=started, wait=wait or implicit, wait_timeout=timeout
+        )
+    except (InputError, RuntimeFailure, OSError) as exc:
+        if not implicit or required:  # --only-new without history would report nothing: never silently
+            raise
+        get_logger().warning(
+            "state.unavailable",
+            store=target.display,
+            error=str(exc),
+            message="this run is not recorded and its findings carry no change labels; "
+            "choose a store with --state DB (or KEYAUDIT_STATE), or pass --no-state",
+        )
+        return None
 
 
 def _state_options(  # noqa: PLR0917 (one check of the scheduling flags, called once)

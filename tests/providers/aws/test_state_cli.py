@@ -134,3 +134,32 @@ def test_only_new_reports_and_fails_on_new_findings_only(endpoint: str, tmp_path
     assert {f["change"] for f in alert["findings"]} == {"new"}
     assert arn_new in {f["resource"]["uid"] for f in alert["findings"]}
     assert alert["scan"]["summary"]["total"] == len(alert["findings"])
+
+
+def test_an_unusable_default_store_does_not_stop_the_scan_but_only_new_refuses(
+    endpoint: str, tmp_path: Path
+) -> None:
+    not_a_directory = tmp_path / "data-home-is-a-file"
+    not_a_directory.write_text("")
+    _key(endpoint, REGION)
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "XDG_DATA_HOME": str(not_a_directory)}
+    command = [
+        sys.executable,
+        "-m",
+        "scanner",
+        "scan",
+        "aws",
+        "--region",
+        REGION,
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "state.unavailable" in done.stderr and json.loads(done.stdout)["scan"]["state"] is None
+    alerting = subprocess.run(
+        [*command, "--only-new"], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+    assert alerting.returncode == 2 and "cannot create its directory" in alerting.stderr
