@@ -66,6 +66,7 @@ class ScopeAspect(StrEnum):
     ACCESS = "access"  # scope-wide access data: identity policies, project/subscription IAM, RBAC
     AUDIT_LOGGING = "audit_logging"
     HIERARCHY = "hierarchy"  # parents and their inherited bindings
+    AI_RESOURCES = "ai_resources"  # AI workload resources (SageMaker, Bedrock, Vertex AI, Azure OpenAI...)
 
 
 @dataclass(frozen=True, slots=True, config=_STRICT)
@@ -314,6 +315,10 @@ class Principal:
     display_name: str | None = None
     aliases: tuple[str, ...] = ()  # other names a policy file may use (UPN, email, ...)
     external: bool = False  # belongs to another account/organisation/tenant than the scanned one
+    # The AI service this principal acts for: an AI service principal (bedrock.amazonaws.com), a service
+    # agent (service-N@gcp-sa-aiplatform...), or the managed identity of an AI resource (an Azure OpenAI
+    # account). Normalised names from each provider's one table (providers/<cloud>/ai.py); None: not AI.
+    ai_service: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -391,6 +396,9 @@ class AccessBinding:
     conditional: bool = False  # a restricting condition applies (IAM condition, aws:SourceAccount, ...)
     inherited_from: str | None = None  # uid of the parent the binding was inherited from
     via: str | None = None  # the role, policy or grant that gave it (display only)
+    # The grant is usable only through these services (AWS kms:ViaService / a grant for a service):
+    # normalised service names, e.g. ("bedrock",) or ("s3",); empty when not restricted to services.
+    via_services: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Inventories repeat the same principals, scopes and capability sets a million times over:
@@ -405,6 +413,45 @@ _CAPABILITY_SETS: dict[frozenset[Capability], frozenset[Capability]] = {}
 
 def _shared_capabilities(capabilities: frozenset[Capability]) -> frozenset[Capability]:
     return _CAPABILITY_SETS.setdefault(capabilities, capabilities)
+
+
+class Encryption(StrEnum):
+    CUSTOMER_MANAGED = "customer_managed"  # a customer-managed key (CMEK / CMK / BYOK / HYOK)
+    PROVIDER_MANAGED = (
+        "provider_managed"  # the provider's own keys (AWS owned, Google default, Microsoft managed)
+    )
+
+
+class ResourceAspect(StrEnum):
+    ENCRYPTION = "encryption"
+
+
+@dataclass(frozen=True, slots=True, config=_STRICT)
+class ProtectedResource:
+    """A workload resource whose data a key protects (or should): AI resources first of all.
+
+    ``ai_service`` names the AI service (normalised, from the provider's one table) when the resource is
+    an AI workload; ``keys`` are the uids of the customer-managed keys protecting it, as
+    ``Key.uid`` spells them (a key the scan could not see keeps the reference it was given).
+    """
+
+    provider: Provider
+    uid: str
+    scope: str
+    service: str  # normalised, e.g. "sagemaker", "bedrock", "vertex_ai", "azure_openai"
+    native_type: str  # e.g. AWS::SageMaker::EndpointConfig, aiplatform.googleapis.com/Endpoint
+    location: str | None = None
+    name: str | None = None
+    ai_service: str | None = None  # None: not an AI workload
+    encryption: Encryption | None = None  # None: not read
+    keys: tuple[str, ...] = ()
+    evidence: dict[str, str] = Field(default_factory=dict)  # where the key reference came from
+    tags: dict[str, str] = Field(default_factory=dict)
+    unreadable: frozenset[ResourceAspect] = frozenset()
+
+    @property
+    def is_ai(self) -> bool:
+        return self.ai_service is not None
 
 
 @dataclass(frozen=True, slots=True, config=_STRICT)
@@ -458,6 +505,49 @@ class CollectionInfo:
     notes: dict[str, str] = Field(default_factory=dict)  # e.g. which enumeration path was used
 
 
+# Normalised AI service names (the providers map their own principals and resource types onto these).
+AI_SERVICES: frozenset[str] = frozenset(
+    {
+        "bedrock",
+        "sagemaker",
+        "comprehend",
+        "kendra",
+        "q",
+        "rekognition",
+        "textract",
+        "transcribe",
+        "translate",
+        "lex",
+        "polly",
+        "personalize",
+        "forecast",
+        "vertex_ai",
+        "document_ai",
+        "dialogflow",
+        "notebooks",
+        "discovery_engine",
+        "speech",
+        "translation",
+        "vision",
+        "contact_center_ai",
+        "azure_openai",
+        "azure_ai_services",
+        "azure_machine_learning",
+        "azure_ai_search",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AiKeyUse:
+    """Why a key counts as protecting AI workloads (derived by ``Inventory.ai_key_use``)."""
+
+    key: str
+    resources: tuple[str, ...] = ()  # AI resources encrypted with it
+    services: tuple[str, ...] = ()  # AI services using it (from those resources, principals and grants)
+    principals: tuple[str, ...] = ()  # AI service principals / agents / identities holding access to it
+
+
 class Inventory(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -469,6 +559,7 @@ class Inventory(BaseModel):
     principals: tuple[Principal, ...] = ()
     bindings: tuple[AccessBinding, ...] = ()
     audit_logging: tuple[AuditLogCoverage, ...] = ()
+    resources: tuple[ProtectedResource, ...] = ()  # workloads that keys protect (AI resources)
     errors: tuple[CollectionError, ...] = ()
 
     @field_validator("schema_version")
@@ -558,6 +649,47 @@ class Inventory(BaseModel):
                 )
             memo[key.uid] = found = merged
         return found
+
+    @cached_property
+    def ai_key_use(self) -> dict[str, AiKeyUse]:
+        """Keys protecting AI workloads, with why: the AI resources encrypted with them, and the AI
+        service principals (or grants usable only through an AI service) that can use them."""
+        resources: dict[str, list[str]] = defaultdict(list)
+        services: dict[str, set[str]] = defaultdict(set)
+        for resource in self.resources:
+            if resource.ai_service is None:
+                continue
+            for key_uid in resource.keys:
+                resources[key_uid].append(resource.uid)
+                services[key_uid].add(resource.ai_service)
+        by_target: dict[str, list[AccessBinding]] = defaultdict(list)
+        principals = self.principal_by_uid
+        for binding in self.bindings:
+            principal = principals.get(binding.principal)
+            if (principal is not None and principal.ai_service) or binding.via_services:
+                by_target[binding.target].append(binding)
+        granted: dict[str, set[str]] = defaultdict(set)
+        if by_target:
+            for key in self.keys:
+                for target in self.targets_above(key):
+                    for binding in by_target.get(target, ()):
+                        principal = principals.get(binding.principal)
+                        ai_service = principal.ai_service if principal is not None else None
+                        ai_via = [v for v in binding.via_services if v in AI_SERVICES]
+                        if ai_service:
+                            granted[key.uid].add(binding.principal)
+                            services[key.uid].add(ai_service)
+                        for service in ai_via:
+                            services[key.uid].add(service)
+        return {
+            uid: AiKeyUse(
+                key=uid,
+                resources=tuple(sorted(resources.get(uid, ()))),
+                services=tuple(sorted(services[uid])),
+                principals=tuple(sorted(granted.get(uid, ()))),
+            )
+            for uid in sorted(services)
+        }
 
     def errors_for_scope(self, scope_uid: str) -> list[CollectionError]:
         return [e for e in self.errors if e.scope == scope_uid]

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 from scanner.errors import InputError
 from scanner.yamlfile import LocatedDocument, load_located_yaml
+
+KeyOriginName = Literal["generated", "imported", "external"]
 
 
 class _Section(BaseModel):
@@ -121,6 +123,29 @@ class ExpirationPolicy(_Section):
     max_validity_days: PositiveInt | None = None
 
 
+class AiWorkloadPolicy(_Section):
+    """What keys protecting AI workloads must meet (CSA AICM CEK-01/CEK-02 guidance for AI services)."""
+
+    # AI resources must be encrypted with customer-managed keys, not the provider's own.
+    require_customer_managed_keys: bool = True
+    # Keys protecting AI workloads must be HSM-backed (hsm, dedicated_hsm or external protection).
+    require_hsm: bool = False
+    # Their rotation period (or, for material the platform cannot rotate, its age); default rotation.max_days.
+    max_rotation_days: PositiveInt | None = None
+    # Key origins allowed for them: generated (by the provider), imported (BYOK), external (HYOK).
+    allowed_origins: tuple[KeyOriginName, ...] = ("generated", "imported", "external")
+    # A key used by an AI service must not also protect non-AI workloads or another tenant's resources.
+    dedicated_keys: bool = False
+    # The tag / label naming an AI resource's tenant; without it the account/project/subscription is the tenant.
+    tenant_tag: str | None = None
+
+
+class OriginPolicy(_Section):
+    """Key material origins allowed for every customer key (BYOK/HYOK policy)."""
+
+    allowed: tuple[KeyOriginName, ...] = ("generated", "imported", "external")
+
+
 class CekPolicy(_Section):
     policy: PolicyInfo = Field(default_factory=PolicyInfo)
     roles: Roles = Field(default_factory=Roles)
@@ -130,6 +155,8 @@ class CekPolicy(_Section):
     segregation: SegregationPolicy = Field(default_factory=SegregationPolicy)
     expiration: ExpirationPolicy = Field(default_factory=ExpirationPolicy)
     replication: ReplicationPolicy = Field(default_factory=ReplicationPolicy)
+    origins: OriginPolicy = Field(default_factory=OriginPolicy)
+    ai_workloads: AiWorkloadPolicy = Field(default_factory=AiWorkloadPolicy)
 
 
 def tags_match(selector: Mapping[str, tuple[str, ...]], tags: Mapping[str, str]) -> bool:

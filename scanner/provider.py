@@ -68,5 +68,6 @@ def merge_inventories(parts: list[Inventory], info: CollectionInfo) -> Inventory
         principals=tuple({pr.uid: pr for p in parts for pr in p.principals}.values()),
         bindings=tuple(b for p in parts for b in p.bindings),
         audit_logging=tuple(a for p in parts for a in p.audit_logging),
+        resources=tuple(r for p in parts for r in p.resources),
         errors=tuple(e for p in parts for e in p.errors),
     )
