@@ -32,6 +32,7 @@ from scanner.inventory import (
     CollectionInfo,
     ConnectionState,
     DeletionProtection,
+    Encryption,
     ErrorClass,
     HsmCluster,
     Inventory,
@@ -48,6 +49,7 @@ from scanner.inventory import (
     NetworkAccess,
     Principal,
     PrincipalKind,
+    ProtectedResource,
     ProtectionLevel,
     Provider,
     Rotation,
@@ -116,6 +118,7 @@ class Estate:
     bindings: list[AccessBinding] = field(default_factory=list)
     audit: list[AuditLogCoverage] = field(default_factory=list)
     errors: list[CollectionError] = field(default_factory=list)
+    resources: list[ProtectedResource] = field(default_factory=list)
 
     def who(
         self, uid: str, kind: PrincipalKind, name: str | None = None, *aliases: str, external: bool = False
@@ -124,6 +127,9 @@ class Estate:
         principal = Principal(uid=uid, kind=kind, display_name=name, aliases=aliases, external=external)
         self.principals.setdefault(uid, principal)
         return uid
+
+    def key_named(self, provider: Provider, name: str) -> Key:
+        return next(k for k in self.keys if k.provider is provider and k.name == name)
 
     def grant(
         self,
@@ -134,6 +140,7 @@ class Estate:
         via: str,
         source: BindingSource | None = None,
         conditional: bool = False,
+        via_services: tuple[str, ...] = (),
     ) -> None:
         """One effective grant; provider, scope and level follow from what it is attached to."""
         if isinstance(on, Above):
@@ -152,6 +159,7 @@ class Estate:
                 conditional=conditional,
                 inherited_from=inherited_from,
                 via=via,
+                via_services=via_services,
             )
         )
 
@@ -1017,11 +1025,131 @@ def add_azure(e: Estate) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------------------------
+# AI workloads on the three clouds (issue #10): resources, their keys, and the AI services' access
+# ---------------------------------------------------------------------------------------------------------
+def ai_resource(
+    e: Estate, where: tuple[Provider, str], uid: str, what: tuple[str, str], keys: tuple[Key, ...], **kw: Any
+) -> None:
+    """An AI resource: ``where`` is (provider, scope), ``what`` (AI service, native type)."""
+    (provider, scope), (service, native_type) = where, what
+    encryption = Encryption.CUSTOMER_MANAGED if keys else Encryption.PROVIDER_MANAGED
+    e.resources.append(
+        ProtectedResource(
+            provider=provider, scope=scope, uid=uid, service=service, ai_service=service, native_type=native_type,
+            name=uid.rstrip("/").rsplit("/", 1)[-1], encryption=encryption, keys=tuple(k.uid for k in keys), **kw,
+        )
+    )  # fmt: skip
+
+
+def add_ai_workloads(e: Estate) -> None:
+    sagemaker = f"arn:aws:sagemaker:eu-west-1:{PAYMENTS}"
+    # A BYOK key for the fraud-scoring models of tenant acme: imported material renewed in October, used
+    # by SageMaker and Bedrock only, Bedrock may only use it: meets the AI policy.
+    ai_models = aws_key(
+        e, PAY_EU, "5c1d9e2f-7a3b-4c8d-9e0f-1a2b3c4d5e6f", "ai-models", at(2026, 10, 15, 9, 0),
+        origin=KeyOrigin.IMPORTED, auto_rotation_supported=False, tags={"tenant": "acme", "owner": "ml-platform"},
+    )  # fmt: skip
+    key_policy(
+        e, ai_models, (iam(PAYMENTS, "role/KeyAdmin"), iam(PAYMENTS, "role/KeyAdminBreakGlass")), (), ()
+    )
+    bedrock = e.who("bedrock.amazonaws.com", PrincipalKind.SERVICE, "Amazon Bedrock")
+    e.principals[bedrock] = Principal(uid=bedrock, kind=PrincipalKind.SERVICE, display_name="Amazon Bedrock",
+                                      ai_service="bedrock")  # fmt: skip
+    e.grant(ai_models, bedrock, ENCRYPT_DECRYPT, via="key policy statement 'Allow Bedrock'", conditional=True,
+            via_services=("bedrock",))  # fmt: skip
+    acme = {"tenant": "acme"}
+    ai_resource(
+        e,
+        (Provider.AWS, PAYMENTS),
+        f"{sagemaker}:endpoint-config/fraud-scoring",
+        ("sagemaker", "AWS::SageMaker::EndpointConfig"),
+        (ai_models,),
+        location="eu-west-1",
+        tags=acme,
+    )
+    ai_resource(
+        e,
+        (Provider.AWS, PAYMENTS),
+        f"arn:aws:bedrock:eu-west-1:{PAYMENTS}:custom-model/support-llm",
+        ("bedrock", "AWS::Bedrock::CustomModel"),
+        (ai_models,),
+        location="eu-west-1",
+        tags=acme,
+    )
+    # A research notebook on the customer-pii key: generated material rotating yearly, a key S3 also uses,
+    # and SageMaker's service principal allowed to manage the key's lifecycle.
+    pii = e.key_named(Provider.AWS, "customer-pii")
+    ai_resource(
+        e,
+        (Provider.AWS, PAYMENTS),
+        f"{sagemaker}:notebook-instance/pii-research",
+        ("sagemaker", "AWS::SageMaker::NotebookInstance"),
+        (pii,),
+        location="eu-west-1",
+        tags={"tenant": "research"},
+    )
+    sm = "sagemaker.amazonaws.com"
+    e.principals[sm] = Principal(uid=sm, kind=PrincipalKind.SERVICE, display_name="Amazon SageMaker",
+                                 ai_service="sagemaker")  # fmt: skip
+    e.grant(pii, sm, {C.ENCRYPT, C.DECRYPT, C.MANAGE_LIFECYCLE}, via="key policy statement 'Allow SageMaker'")
+    e.grant(pii, iam(PAYMENTS, "role/app-crm"), ENCRYPT_DECRYPT, via="key policy statement 'S3 only'",
+            conditional=True, via_services=("s3",))  # fmt: skip
+    # A Bedrock agent left on the AWS owned key.
+    ai_resource(
+        e,
+        (Provider.AWS, PAYMENTS),
+        f"arn:aws:bedrock:eu-west-1:{PAYMENTS}:agent/HELPDESK01",
+        ("bedrock", "AWS::Bedrock::Agent"),
+        (),
+        location="eu-west-1",
+    )
+
+    # GCP: a Vertex AI endpoint on the software-protected ml-features key, and a dataset on Google's keys.
+    features = e.key_named(Provider.GCP, "ml-features")
+    vertex = "serviceAccount:service-908172635401@gcp-sa-aiplatform.iam.gserviceaccount.com"
+    e.principals[vertex] = Principal(uid=vertex, kind=PrincipalKind.SERVICE, display_name="Vertex AI Service Agent",
+                                     ai_service="vertex_ai")  # fmt: skip
+    e.grant(features, vertex, ENCRYPT_DECRYPT, via="roles/cloudkms.cryptoKeyEncrypterDecrypter")
+    base = f"projects/{ANALYTICS_PROJECT}/locations/europe-west1"
+    ai_resource(
+        e,
+        (Provider.GCP, ANALYTICS_PROJECT),
+        f"{base}/endpoints/churn-model",
+        ("vertex_ai", "aiplatform.googleapis.com/Endpoint"),
+        (features,),
+        location="europe-west1",
+    )
+    ai_resource(
+        e,
+        (Provider.GCP, ANALYTICS_PROJECT),
+        f"{base}/datasets/training-clickstream",
+        ("vertex_ai", "aiplatform.googleapis.com/Dataset"),
+        (),
+        location="europe-west1",
+    )
+
+    # Azure: two tenants' Azure OpenAI accounts on one key (storage-cmk, rotating yearly).
+    storage = e.key_named(Provider.AZURE, "storage-cmk")
+    rg = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ai-prod/providers/Microsoft.CognitiveServices/accounts"
+    for tenant in ("acme", "globex"):
+        ai_resource(
+            e,
+            (Provider.AZURE, SUBSCRIPTION),
+            f"{rg}/oai-{tenant}",
+            ("azure_openai", "Microsoft.CognitiveServices/accounts"),
+            (storage,),
+            location="westeurope",
+            tags={"tenant": tenant},
+        )
+
+
 def build_inventory() -> Inventory:
     e = Estate()
     add_aws(e)
     add_gcp(e)
     add_azure(e)
+    add_ai_workloads(e)
     return Inventory(
         collection=CollectionInfo(
             tool_version="0.1.0",
@@ -1041,6 +1169,7 @@ def build_inventory() -> Inventory:
         principals=tuple(e.principals.values()),
         bindings=tuple(e.bindings),
         audit_logging=tuple(e.audit),
+        resources=tuple(e.resources),
         errors=tuple(e.errors),
     )
 

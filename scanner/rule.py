@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scanner.inventory import Inventory, Key, KeyStore, Principal, Provider, Scope
+from scanner.inventory import Inventory, Key, KeyStore, Principal, ProtectedResource, Provider, Scope
 from scanner.policy import CekPolicy, LoadedPolicy, PolicySource
 
 
@@ -129,6 +129,10 @@ class ResourceRef:
     def of_scope(cls, scope: Scope) -> ResourceRef:
         return cls(uid=scope.uid, type=scope.kind.value, name=scope.name)
 
+    @classmethod
+    def of_resource(cls, resource: ProtectedResource) -> ResourceRef:
+        return cls(uid=resource.uid, type=resource.native_type, name=resource.name)
+
 
 @dataclass(slots=True)
 class RuleResult:
@@ -150,6 +154,20 @@ class RuleResult:
             scope=key.scope,
             location=key.location,
             resource=ResourceRef.of_key(key),
+            message=message,
+            evidence=evidence,
+        )
+
+    @classmethod
+    def for_resource(
+        cls, resource: ProtectedResource, status: Status, message: str, **evidence: Any
+    ) -> RuleResult:
+        return cls(
+            status=status,
+            provider=resource.provider.value,
+            scope=resource.scope,
+            location=resource.location,
+            resource=ResourceRef.of_resource(resource),
             message=message,
             evidence=evidence,
         )

@@ -11,6 +11,7 @@ from scanner.inventory import (
     BindingSource,
     Capability,
     CollectionError,
+    Encryption,
     ErrorClass,
     Inventory,
     Key,
@@ -23,6 +24,7 @@ from scanner.inventory import (
     KeyType,
     Principal,
     PrincipalKind,
+    ProtectedResource,
     ProtectionLevel,
     Provider,
     Rotation,
@@ -114,6 +116,19 @@ def error(scope_uid: str = ACCOUNT, api: str = "kms:ListKeys", **kw: Any) -> Col
     kw.setdefault("error_class", ErrorClass.ACCESS_DENIED)
     kw.setdefault("message", "AccessDeniedException: not authorized")
     return CollectionError(scope=scope_uid, api=api, **kw)
+
+
+def resource(uid: str = "endpoint-config/ep1", **kw: Any) -> ProtectedResource:
+    """An AI resource (SageMaker endpoint config) encrypted with customer key k1 unless told otherwise."""
+    kw.setdefault("provider", Provider.AWS)
+    kw.setdefault("scope", ACCOUNT)
+    kw.setdefault("location", REGION)
+    kw.setdefault("service", "sagemaker")
+    kw.setdefault("ai_service", "sagemaker")
+    kw.setdefault("native_type", "AWS::SageMaker::EndpointConfig")
+    kw.setdefault("encryption", Encryption.CUSTOMER_MANAGED)
+    kw.setdefault("keys", (f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k1",))
+    return ProtectedResource(uid=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{uid}", **kw)
 
 
 def inventory(**kw: Any) -> Inventory:

@@ -113,7 +113,8 @@ CRYPTOGRAPHY_RULES = {
     "key_hsm_backed_when_required", "key_not_publicly_accessible", "key_not_pending_deletion",
     "key_expiration_set", "key_algorithm_allowed", "key_store_deletion_protected",
     "key_store_network_restricted", "key_usage_audit_logging_enabled", "custom_key_store_healthy",
-    "key_multi_region_justified",
+    "key_multi_region_justified", "ai_resource_uses_customer_managed_key", "ai_workload_keys_meet_policy",
+    "ai_workload_keys_dedicated", "key_origin_allowed", "ai_service_not_key_admin",
 }  # fmt: skip
 # ISO/IEC 27002:2022 5.2 "Information security roles and responsibilities": the rules about who is
 # assigned key-management roles and whether duties are kept apart (CEK-02's segregation of duties).
@@ -122,6 +123,7 @@ ROLE_RULES = {
     "cek_roles_reviewed_within_interval", "key_admin_separated_from_use", "key_admins_declared",
     "key_users_declared", "key_has_multiple_admins", "key_grants_restricted", "key_users_limited",
     "key_scope_has_no_owner", "key_store_rbac_authorization", "no_decrypt_on_all_keys", "no_wildcard_key_admin",
+    "ai_service_not_key_admin",
 }  # fmt: skip
 # Judges the scan's own coverage: neither a use of cryptography nor a role assignment.
 NEITHER_GROUP = {"scan_coverage_complete"}

@@ -60,7 +60,7 @@ def test_every_cloud_rule_passes_and_fails_somewhere_in_the_sample(tmp_path: Pat
         providers.add(finding["provider"])
     assert providers == {"aws", "gcp", "azure", "policy"}
     cloud_rules = [rule for rule in statuses if not rule.startswith("cek_")]
-    assert len(cloud_rules) == 23
+    assert len(cloud_rules) == 28
     for rule in cloud_rules:
         assert {"pass", "fail"} <= statuses[rule], (rule, statuses[rule])
 
