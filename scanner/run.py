@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scanner import __version__
+from scanner.ai_workloads import AiVerdicts, ai_workloads_section
 from scanner.engine import Rule, evaluate_all
 from scanner.findings import Finding, Summary
 from scanner.inventory import Inventory
@@ -71,10 +72,12 @@ def execute(request: RunRequest, progress: Progress) -> Outcome:
         request.waivers.applier(today=ctx.today, inventory=request.inventory) if request.waivers else None
     )
     tracker = request.tracker
+    ai_verdicts = AiVerdicts()
     task = progress.task("Evaluating rules", total=len(request.rules))
     with _collector_paused(), open_writers(request.outputs, color=request.color) as writers:
 
         def emit(finding: Finding) -> None:
+            ai_verdicts.add(finding)
             if request.only_new and finding.change not in ALERTING:
                 return  # --only-new: neither reported nor counted for the exit code
             summary.add(finding)
@@ -92,6 +95,7 @@ def execute(request: RunRequest, progress: Progress) -> Outcome:
                 emit(resolved)
         scan = scan_metadata(request, ctx)
         scan["waivers"] = waivers.report() if waivers is not None else None
+        scan["ai_workloads"] = ai_workloads_section(request.inventory, ai_verdicts)
         scan["state"] = (
             {**(request.state_info or {}), "changes": tracker.report(), "only_new": request.only_new}
             if tracker is not None

@@ -500,6 +500,9 @@ class AnswerSheet:
     def build(self, scan: Mapping[str, Any], summary: Summary) -> dict[str, Any]:
         controls_of = self._controls_lookup(summary)
         questions = [self._question(q, summary, controls_of) for q in self.questions]
+        for question in questions:
+            if "drift" in question:  # CEK-02.1: who may administer and use the keys behind AI workloads
+                question["ai_workloads"] = scan.get("ai_workloads")
         policy = scan.get("policy")
         return {
             "schema": SCHEMA,
@@ -849,6 +852,8 @@ def _question_md(question: Mapping[str, Any]) -> list[str]:
     ]
     if "drift" in question:
         out += _drift_md(question["drift"])
+    if question.get("ai_workloads"):
+        out += _ai_md(question["ai_workloads"])
     out += ["", "### Findings behind the answer"]
     for part in question["parts"]:
         findings = part["findings"][:MARKDOWN_FINDINGS_PER_PART]
@@ -874,6 +879,42 @@ def _question_md(question: Mapping[str, Any]) -> list[str]:
                 for f in findings
             ),
         )
+    return out
+
+
+def _ai_md(ai: Mapping[str, Any]) -> list[str]:
+    """Roles around the keys behind AI workloads: each AI resource, its key, administrators, users, verdicts."""
+    from scanner.ai_workloads import verdict_text
+
+    out = [
+        "",
+        "### AI workloads: the keys behind them and who holds them",
+        "",
+        f"{ai['resource_count']} AI resource(s) and {ai['key_count']} key(s) protecting AI workloads"
+        + (
+            f"; the first {ai['resources_listed']} are listed."
+            if ai["resources_listed"] < ai["resource_count"]
+            else "."
+        ),
+        "",
+    ]
+    rows = []
+    for resource in ai["resources"]:
+        for key in resource["keys"] or [None]:
+            if key is None:
+                rows.append((resource["provider"], resource["uid"], resource["ai_service"],
+                             resource["encryption"] or "not read", "-", "-", verdict_text(resource["verdicts"])))  # fmt: skip
+                continue
+            admins = ", ".join(key.get("administrators") or []) or str(key.get("administrator_count", "?"))
+            users = ", ".join(key.get("users") or []) or str(key.get("user_count", "?"))
+            rows.append((resource["provider"], resource["uid"], resource["ai_service"], key["uid"], admins, users,
+                         verdict_text({**resource["verdicts"], **key["verdicts"]})))  # fmt: skip
+    for key in ai["keys_used_by_ai_services_only"]:
+        rows.append(("-", "AI service access: " + ", ".join(key.get("ai_principals") or []),
+                     ", ".join(key.get("ai_services") or []), key["uid"],
+                     ", ".join(key.get("administrators") or []), ", ".join(key.get("users") or []),
+                     verdict_text(key["verdicts"])))  # fmt: skip
+    out += _table(("Provider", "AI resource", "Service", "Key", "Administrators", "Users", "Verdicts"), rows)
     return out
 
 

@@ -520,6 +520,7 @@ class _Page:
             self.coverage(),
             self.completeness(),
             self.summary_section(),
+            self.ai_workloads(),
             _asset("views.html"),
         ]
         return "".join(parts)
@@ -579,7 +580,7 @@ class _Page:
             f'<dl class="facts">{facts}</dl>\n'
             '<nav class="toc"><a href="#coverage">Coverage</a><a href="#summary">Summary</a>'
             '<a href="#controls">Controls</a><a href="#keys">Keys</a><a href="#sod">Segregation of duties</a>'
-            '<a href="#findings">Findings</a></nav>\n</header>\n'
+            '<a href="#ai-workloads">AI workloads</a><a href="#findings">Findings</a></nav>\n</header>\n'
         )
 
     def coverage(self) -> str:
@@ -603,6 +604,67 @@ class _Page:
             '<table class="grid"><thead><tr><th>Provider</th><th>Scope</th><th>Location</th><th>API</th>'
             f"<th>Error</th><th>Message</th><th>Resource</th></tr></thead><tbody>{rows}</tbody></table>"
             "</section>\n"
+        )
+
+    def ai_workloads(self) -> str:
+        """Each AI resource, the key protecting it, who can administer and use it, and the verdicts."""
+        from scanner.ai_workloads import verdict_text
+
+        ai = self.scan.get("ai_workloads")
+        if not ai:
+            return (
+                '<section id="ai-workloads" class="panel note"><h2>AI workloads</h2>'
+                "<p>No AI workload resource or AI service access to a key was found.</p></section>\n"
+            )
+
+        def people(uids: list[str] | None, count: int | None) -> str:
+            listed = "".join(f"<li><code>{esc(u)}</code></li>" for u in uids or [])
+            more = f"<li>... {count - len(uids or [])} more</li>" if count and count > len(uids or []) else ""
+            return (
+                f"<ul class='plain'>{listed}{more}</ul>"
+                if listed
+                else esc(count if count is not None else "?")
+            )
+
+        rows = []
+        for resource in ai["resources"]:
+            for key in resource["keys"] or [None]:
+                if key is None:
+                    key_html, admins, users = (
+                        f"<em>{esc(resource['encryption'] or 'not read')}</em>",
+                        "-",
+                        "-",
+                    )
+                    verdicts = dict(resource["verdicts"])
+                else:
+                    detail = ", ".join(v for v in (key.get("protection"), key.get("origin")) if v)
+                    key_html = f"<code>{esc(key['uid'])}</code><br>{esc(detail)}"
+                    admins = people(key.get("administrators"), key.get("administrator_count"))
+                    users = people(key.get("users"), key.get("user_count"))
+                    verdicts = {**resource["verdicts"], **key["verdicts"]}
+                text = verdict_text(verdicts)
+                state = "fail" if "fail" in text else "unknown" if "unknown" in text else "pass"
+                rows.append(
+                    f"<tr><td>{esc(resource['provider'])}</td><td><code>{esc(resource['uid'])}</code><br>"
+                    f"{esc(resource['type'])}</td><td>{esc(resource['ai_service'])}</td><td>{key_html}</td>"
+                    f'<td>{admins}</td><td>{users}</td><td class="status-{state}">{esc(text)}</td></tr>'
+                )
+        for key in ai["keys_used_by_ai_services_only"]:
+            rows.append(
+                f"<tr><td>-</td><td><em>AI service access only:</em> {esc(', '.join(key.get('ai_principals') or []))}"
+                f"</td><td>{esc(', '.join(key.get('ai_services') or []))}</td><td><code>{esc(key['uid'])}</code></td>"
+                f"<td>{people(key.get('administrators'), key.get('administrator_count'))}</td>"
+                f"<td>{people(key.get('users'), key.get('user_count'))}</td><td>{esc(verdict_text(key['verdicts']))}</td></tr>"
+            )
+        return (
+            f'<section id="ai-workloads" class="panel"><h2>AI workloads: {ai["resource_count"]} resource(s), '
+            f"{ai['key_count']} key(s)</h2><p>AI resources (SageMaker, Bedrock, Vertex AI, Azure OpenAI / AI "
+            "services, Azure Machine Learning), the key protecting each, who can administer and use that key, and "
+            "the verdicts of the AI rules (cmk: customer-managed key; policy: HSM and rotation; ai-not-admin: the AI "
+            "service cannot administer the key; dedicated: one tenant's AI only; origin: BYOK/HYOK).</p>"
+            '<table class="grid"><thead><tr><th>Provider</th><th>AI resource</th><th>Service</th><th>Key</th>'
+            "<th>Administrators</th><th>Users</th><th>Verdicts</th></tr></thead><tbody>"
+            f"{''.join(rows)}</tbody></table></section>\n"
         )
 
     def completeness(self) -> str:

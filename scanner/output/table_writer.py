@@ -85,6 +85,9 @@ class TableWriter(FindingWriter):
         else:
             console.print("[green]No failing findings.[/green]")
         console.print(_summary_table(summary))
+        ai = scan.get("ai_workloads")
+        if ai:
+            console.print(_ai_table(ai))
         coverage = scan.get("coverage") or []
         if coverage:
             console.print(f"[magenta]Coverage gaps ({len(coverage)}):[/magenta]")
@@ -124,3 +127,51 @@ def _summary_table(summary: Summary) -> Table:
     by_status = summary.by_status
     table.add_row("total", *(str(by_status.get(status, 0)) for status in Status), style="bold")
     return table
+
+
+def _ai_table(ai: dict[str, Any]) -> Table:
+    """Each AI resource, its key, who administers and uses the key, and the AI rules' verdicts."""
+    from scanner.ai_workloads import verdict_text
+
+    shown = ai["resources_listed"]
+    more = f" (first {shown} of {ai['resource_count']})" if shown < ai["resource_count"] else ""
+    table = Table(title=f"AI workloads: {ai['resource_count']} resource(s), {ai['key_count']} key(s){more}")
+    for column in ("AI resource", "Service", "Key", "Admins", "Users", "Verdicts"):
+        table.add_column(column, overflow="fold")
+    for resource in ai["resources"]:
+        name = Text(f"{resource['provider']}:{resource['name'] or resource['uid']}")
+        keys = resource["keys"] or [None]
+        for key in keys:
+            if key is None:
+                key_cell, admins, users = Text(resource["encryption"] or "not read", style="red"), "-", "-"
+                verdicts = dict(resource["verdicts"])
+            else:
+                detail = ", ".join(v for v in (key.get("protection"), key.get("origin")) if v)
+                key_cell = Text(f"{key.get('name') or key['uid']}" + (f" ({detail})" if detail else ""))
+                admins = _who(key.get("administrators"), key.get("administrator_count"))
+                users = _who(key.get("users"), key.get("user_count"))
+                verdicts = {**resource["verdicts"], **key["verdicts"]}
+            text = verdict_text(verdicts)
+            style = "red" if "fail" in text else "magenta" if "unknown" in text else "green"
+            table.add_row(
+                name, resource["ai_service"] or "-", key_cell, admins, users, Text(text, style=style)
+            )
+    for key in ai["keys_used_by_ai_services_only"]:
+        table.add_row(
+            Text(", ".join(key.get("ai_principals") or []) or "-"),
+            ", ".join(key.get("ai_services") or []),
+            Text(key.get("name") or key["uid"]),
+            str(key.get("administrator_count", "?")),
+            str(key.get("user_count", "?")),
+            Text(verdict_text(key["verdicts"])),
+        )
+    return table
+
+
+def _who(uids: list[str] | None, count: int | None) -> str:
+    """'N: first, second, ...' with short names (the last path segment of an ARN or member)."""
+    if count is None:
+        return "?"
+    names = [uid.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for uid in (uids or [])[:2]]
+    more = ", ..." if count > len(names) else ""
+    return f"{count}: {', '.join(names)}{more}" if names else str(count)
