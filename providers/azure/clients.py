@@ -1,7 +1,7 @@
 """The Azure clients the Azure provider uses: the real SDK clients, read-only by construction.
 
 Every factory builds the real client (azure-mgmt-keyvault, azure-mgmt-authorization, azure-mgmt-monitor,
-azure-keyvault-keys) with:
+azure-mgmt-cognitiveservices, azure-keyvault-keys) with:
 
 * the read-only guard of ``providers.azure.readonly`` in its pipeline, checked after the build;
 * ``retry_total`` retries (default 3; tests pass 0, or a failing call waits on back-off);
@@ -19,7 +19,9 @@ of the other two is set.
 Subscriptions and management groups: azure-mgmt-resource 26 no longer ships ``SubscriptionClient`` (it
 moved to azure-mgmt-resource-subscriptions) and azure-mgmt-managementgroups is not a dependency, so
 ``TenantClient`` calls the two ARM list operations keyaudit needs (``GET /subscriptions``, management group
-``descendants``) through an azure-core ``PipelineClient`` with the same policies as the SDK clients.
+``descendants``) through an azure-core ``PipelineClient`` with the same policies as the SDK clients. The same
+client lists the resources of one ARM type in a subscription (``list_resources``: Machine Learning workspaces,
+AI Search services), which spares an SDK per type for one GET.
 
 The Azure SDKs are imported inside the functions only (an AWS-only run never pays for them).
 """
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from azure.identity import DefaultAzureCredential
     from azure.keyvault.keys import KeyClient
     from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
     from azure.mgmt.keyvault import KeyVaultManagementClient
     from azure.mgmt.monitor import MonitorManagementClient
 
@@ -57,6 +60,7 @@ __all__ = [
     "access_control_client",
     "authorization_client",
     "cloud_settings",
+    "cognitive_services_client",
     "default_credential",
     "key_client",
     "keyvault_mgmt_client",
@@ -298,6 +302,30 @@ def monitor_client(
     return cast("MonitorManagementClient", _checked(client))
 
 
+def cognitive_services_client(
+    subscription_id: str,
+    credential: TokenCredential,
+    cloud: str | CloudSettings = "public",
+    transport: HttpTransport[Any, Any] | None = None,
+    *,
+    retry_total: int = DEFAULT_RETRY_TOTAL,
+    connection_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
+) -> CognitiveServicesManagementClient:
+    """Azure OpenAI / AI services accounts (``accounts.list``: encryption and managed identities)."""
+    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+    settings = cloud_settings(cloud)
+    client = CognitiveServicesManagementClient(
+        credential,
+        subscription_id,
+        base_url=settings.arm_endpoint,
+        credential_scopes=[settings.arm_scope],
+        **_common_kwargs(transport, retry_total, connection_timeout, read_timeout),
+    )
+    return cast("CognitiveServicesManagementClient", _checked(client))
+
+
 def key_client(
     vault_url: str,
     credential: TokenCredential,
@@ -337,9 +365,10 @@ def access_control_client(
 
 
 class TenantClient:
-    """The subscriptions a credential sees, and the descendants of a management group, as ARM JSON.
+    """The subscriptions a credential sees, the descendants of a management group and the resources of one
+    type in a subscription, as ARM JSON.
 
-    Both are paged ARM list calls returning ``{"value": [...], "nextLink": URL}``; the pages are followed
+    All are paged ARM list calls returning ``{"value": [...], "nextLink": URL}``; the pages are followed
     lazily (``ItemPaged``). Errors are azure-core's, as the SDK clients raise them: 401
     ``ClientAuthenticationError``, 404 ``ResourceNotFoundError``, others ``HttpResponseError``.
     """
@@ -360,6 +389,17 @@ class TenantClient:
             f"{quote(group_id, safe='')}/descendants"
         )
         return self._paged(url, MANAGEMENT_GROUPS_API_VERSION)
+
+    def list_resources(
+        self, subscription_id: str, resource_type: str, api_version: str
+    ) -> ItemPaged[dict[str, Any]]:
+        """``GET /subscriptions/S/providers/{resource_type}``: every resource of one ARM type in the
+        subscription, as the resource provider returns it (``properties`` and ``identity`` included)."""
+        url = (
+            f"{self._settings.arm_endpoint}/subscriptions/{quote(subscription_id, safe='')}"
+            f"/providers/{resource_type}"
+        )
+        return self._paged(url, api_version)
 
     def subscriptions_under(self, group_id: str) -> list[str]:
         """Subscription ids under ``group_id`` (descendants of subscription type), each once, in order."""

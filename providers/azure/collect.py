@@ -7,7 +7,9 @@ diagnostic settings of each vault. Per vault, concurrently: its keys through the
 ``get_key`` and the rotation policy of each key, concurrently); when the data plane refuses the scanner
 (firewall, private endpoint, no data-plane role) or cannot be reached, the keys are listed through ARM
 instead, so they are still known, and what only the data plane tells stays unknown. Per Managed HSM,
-its local role assignments and definitions too.
+its local role assignments and definitions too. Per subscription, alongside: its AI resources (Azure
+OpenAI / AI services accounts, Machine Learning workspaces, AI Search services; ``providers.azure.ai``), one
+list each, with their encryption settings and managed identities.
 
 Nothing here interprets what it reads: responses are kept as REST JSON (camelCase) and ``normalise`` turns
 them into the inventory. Every failure becomes a CollectionError; one subscription or vault failing never
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from providers.azure import clients
+from providers.azure import ai, clients
 from providers.azure.readonly import ReadOnlyViolation
 from providers.recorder import Recorder
 from scanner.inventory import CollectionError, ErrorClass, Provider
@@ -85,6 +87,8 @@ class RawSubscription:
     hsms_listed: bool = False
     vaults_listed: bool = False
     role_assignments: list[dict[str, Any]] | None = None
+    # ARM type (providers.azure.ai.RESOURCE_TYPES) -> its resources as REST JSON; None: the list failed.
+    ai_resources: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -151,6 +155,11 @@ def classify(exc: BaseException) -> ErrorClass:
         return ErrorClass.ACCESS_DENIED
     if isinstance(exc, az.ResourceNotFoundError):
         return ErrorClass.NOT_FOUND
+    # Both are HttpResponseError subclasses: a body cut short, a body that is not JSON.
+    if isinstance(exc, az.IncompleteReadError):
+        return ErrorClass.NETWORK
+    if isinstance(exc, az.DecodeError):
+        return ErrorClass.MALFORMED_RESPONSE
     if isinstance(exc, az.HttpResponseError):
         status = exc.status_code or 0
         if status in (401, 403):
@@ -172,6 +181,15 @@ def classify(exc: BaseException) -> ErrorClass:
 def _is_provider_registration(exc: BaseException) -> bool:
     """The read-only guard refused azure-mgmt-core's automatic resource-provider registration."""
     return "/register" in str(exc) and "/providers/" in str(exc)
+
+
+def _never_registered(exc: BaseException) -> bool:
+    """ARM answered 409 MissingSubscriptionRegistration: the SDK clients then try to register the resource
+    provider (refused by the read-only guard), the plain ARM client raises the error itself."""
+    if isinstance(exc, ReadOnlyViolation):
+        return _is_provider_registration(exc)
+    error = getattr(exc, "error", None)
+    return str(getattr(error, "code", "") or "").lower() == "missingsubscriptionregistration"
 
 
 def _is_credential_error(exc: BaseException) -> bool:
@@ -358,6 +376,11 @@ class AzureCollector:
         kw = self._client_kwargs()
         keyvault = clients.keyvault_mgmt_client(sid, self.credential, self.settings, **kw)
         authorization = clients.authorization_client(sid, self.credential, self.settings, **kw)
+        # The AI lists need nothing read here: they run while the vaults are read (their tasks wait on nothing).
+        ai_lists = {
+            native_type: self._vault_pool.submit(self._ai_list, sid, native_type)
+            for native_type in ai.RESOURCE_TYPES
+        }
         vaults = self.listed(sid, "Microsoft.KeyVault/vaults/read", keyvault.vaults.list_by_subscription)
         hsms = self.listed(
             sid, "Microsoft.KeyVault/managedHSMs/read", keyvault.managed_hsms.list_by_subscription
@@ -382,6 +405,30 @@ class AzureCollector:
         ]
         for future in futures:
             future.result()
+        raw.ai_resources = {native_type: future.result() for native_type, future in ai_lists.items()}
+
+    def _ai_list(self, sid: str, native_type: str) -> list[dict[str, Any]] | None:
+        """One AI resource type of a subscription as REST JSON; None when the list failed (recorded)."""
+        kind = ai.RESOURCE_TYPES[native_type]
+        kw = self._client_kwargs()
+        self.recorder.count(kind.read_permission)
+        try:
+            if kind.api_version is None:  # Cognitive Services accounts, through their SDK
+                client = clients.cognitive_services_client(sid, self.credential, self.settings, **kw)
+                items: Iterable[Any] = client.accounts.list()
+            else:
+                arm = clients.subscription_client(self.credential, self.settings, **kw)
+                items = arm.list_resources(sid, native_type, kind.api_version)
+            return [rest(item) for item in items]
+        except Exception as exc:
+            if _never_registered(exc):
+                # A subscription that never registered the resource provider holds none of its resources
+                # (Azure refuses to unregister one while resources of it exist): an empty list, not a gap.
+                return []
+            if isinstance(exc, ReadOnlyViolation):
+                raise  # a defect in keyaudit, never a coverage gap
+            self.recorder.error(sid, None, kind.read_permission, exc, None)
+            return None
 
     def _role_definition(self, sid: str, authorization: Any, definition_id: str) -> None:
         """Read a role definition once per scan (subscriptions share the built-in and custom roles)."""
@@ -560,6 +607,10 @@ def _key_json(key: Any) -> dict[str, Any]:
     """A KeyVaultKey (azure-keyvault-keys) as plain data: JSON Web Key parameters, attributes, tags."""
     jwk = key.key
     props = key.properties
+    if props.enabled is None:
+        # Key Vault always sends a key's attributes (enabled, created, ...): without them the answer is
+        # malformed, and its state must be unknown with a coverage error, not silently absent.
+        raise ValueError(f"get_key answered without the attributes of {key.name}")
     n = getattr(jwk, "n", None)
     release = getattr(props, "release_policy", None)
     return {

@@ -21,6 +21,9 @@ Azure semantics resolved at this boundary:
   have their rotation policy unknown.
 * **Audit logging per store**: a diagnostic setting that sends the ``AuditEvent`` category, or the
   ``audit`` or ``allLogs`` category group, to a destination logs both key administration and key use.
+* **AI resources** (``providers.azure.ai``): their encryption and keys, spelled as the keys of the vaults
+  this scan read; their managed identities are AI service principals. A subscription whose AI resources
+  could not all be listed has ``ai_resources`` unreadable.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from providers.azure import ai
 from providers.azure.collect import RawAzureEstate, RawKey, RawStore, RawSubscription
 from providers.azure.permissions import (
     AccessModel,
@@ -51,7 +55,6 @@ from scanner.inventory import (
     Inventory,
     Key,
     KeyAspect,
-    KeyOrigin,
     KeyPurpose,
     KeyState,
     KeyStore,
@@ -61,6 +64,7 @@ from scanner.inventory import (
     NetworkAccess,
     Principal,
     PrincipalKind,
+    ProtectedResource,
     ProtectionLevel,
     Provider,
     Rotation,
@@ -101,6 +105,7 @@ def normalise(estate: RawAzureEstate, info: CollectionInfo | None = None) -> Inv
     for part in parts:
         for uid in part.principals:
             principals.setdefault(uid, Principal(uid=uid, kind=kinds.get(uid.lower(), PrincipalKind.UNKNOWN)))
+    resources = _ai_resources(estate, parts, principals, kinds)
     return Inventory(
         collection=info or CollectionInfo(providers=(Provider.AZURE,)),
         scopes=tuple(part.scope for part in parts),
@@ -109,8 +114,36 @@ def normalise(estate: RawAzureEstate, info: CollectionInfo | None = None) -> Inv
         principals=tuple(principals[uid] for uid in sorted(principals)),
         bindings=tuple(binding for part in parts for binding in part.bindings),
         audit_logging=tuple(coverage for part in parts for coverage in part.audit),
+        resources=tuple(resources),
         errors=(*estate.errors, *(error for part in parts for error in part.errors)),
     )
+
+
+def _ai_resources(
+    estate: RawAzureEstate,
+    parts: list[_Subscription],
+    principals: dict[str, Principal],
+    kinds: Mapping[str, PrincipalKind],
+) -> list[ProtectedResource]:
+    """The AI resources of every subscription, their keys spelled as the inventory's; their managed
+    identities become AI service principals in ``principals`` (a managed identity is a service principal)."""
+    stores = ai.KeyStoreIndex(
+        (store.resource for raw in estate.subscriptions for store in raw.stores or ()),
+        (key.uid for part in parts for key in part.keys),
+    )
+    resources, identities = ai.normalise_ai(
+        [(raw.subscription_id, raw.ai_resources) for raw in estate.subscriptions], stores
+    )
+    # Role assignments and access policies spell object ids as they please: match them case-insensitively.
+    spelled = {uid.lower(): uid for uid in principals}
+    for principal_id, service in sorted(identities.items()):
+        uid = spelled.get(principal_id.lower(), principal_id)
+        known = principals.get(uid)
+        kind = kinds.get(uid.lower(), PrincipalKind.ROLE)
+        if known is not None and known.kind is not PrincipalKind.UNKNOWN:
+            kind = known.kind
+        principals[uid] = Principal(uid=uid, kind=kind, ai_service=service)
+    return resources
 
 
 def _principal_kinds(estate: RawAzureEstate) -> dict[str, PrincipalKind]:
@@ -167,6 +200,9 @@ class _Subscription:
         self.store_parents = parents
         self.canonical = {uid.lower(): store.uid for store in raw.stores or () for uid in (store.uid,)}
         self.canonical.update({rg.lower(): rg for rg in parents.values() if rg})
+        # A failed (or never made) AI list: its CollectionError says why.
+        if any(raw.ai_resources.get(native_type) is None for native_type in ai.RESOURCE_TYPES):
+            self.gaps.add(ScopeAspect.AI_RESOURCES)
         if raw.role_assignments is None:
             self.gaps.add(ScopeAspect.ACCESS)
         else:
@@ -461,6 +497,20 @@ class _Subscription:
         attributes = arm.get("attributes") or {}
         kty = (data or {}).get("kty") or arm.get("kty")
         key_type, protection = _key_type(kty, hsm)
+        if kty and key_type is None:
+            # A key type keyaudit does not know: type and protection stay None (rules say UNKNOWN), and
+            # the error makes it a coverage finding too.
+            gaps.add(KeyAspect.METADATA)
+            self.errors.append(
+                CollectionError(
+                    provider=Provider.AZURE,
+                    scope=self.sid,
+                    api="Microsoft.KeyVault/vaults/keys/read",
+                    error_class=ErrorClass.MALFORMED_RESPONSE,
+                    message=f"key type keyaudit does not know: kty={kty!r}",
+                    resource=uid,
+                )
+            )
         size = None
         if data and data.get("n_bytes"):
             size = int(data["n_bytes"]) * 8
@@ -493,7 +543,9 @@ class _Subscription:
             size_bits=size,
             curve=_CURVES.get(str(curve_name).upper(), str(curve_name)) if curve_name else None,
             protection=protection,
-            origin=KeyOrigin.GENERATED if kty else None,
+            # Key Vault does not say whether material was generated in the vault or imported (BYOK):
+            # the origin stays unknown rather than guessed.
+            origin=None,
             state=None if enabled is None else (KeyState.ENABLED if enabled else KeyState.DISABLED),
             rotation=_rotation(rotation_policy, expires),
             # Key Vault rotation policies rotate every key type; certificate-backed keys rotate with
@@ -629,11 +681,15 @@ def _sku(sku: Any) -> str | None:
 
 
 def _key_type(kty: Any, hsm: bool) -> tuple[KeyType | None, ProtectionLevel | None]:
+    """Type and protection of a JSON Web Key type (RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM); (None, None)
+    for a type keyaudit does not know (its protection cannot be told from its name either)."""
     if not kty:
         return None, None
     text = str(kty)
-    base = text.removesuffix("-HSM").upper()
-    key_type = {"RSA": KeyType.RSA, "EC": KeyType.EC, "OCT": KeyType.SYMMETRIC}.get(base, KeyType.OTHER)
+    base = text.upper().removesuffix("-HSM")
+    key_type = {"RSA": KeyType.RSA, "EC": KeyType.EC, "OCT": KeyType.SYMMETRIC}.get(base)
+    if key_type is None:
+        return None, None
     if hsm:
         return key_type, ProtectionLevel.DEDICATED_HSM
     return key_type, ProtectionLevel.HSM if text.upper().endswith("-HSM") else ProtectionLevel.SOFTWARE

@@ -61,6 +61,10 @@ ARM_ACTIONS: Mapping[str, str] = MappingProxyType(
         "Microsoft.Authorization/roleAssignments/read": "role assignments at every scope above a key",
         "Microsoft.Authorization/roleDefinitions/read": "the actions and data actions of assigned roles",
         "Microsoft.Insights/diagnosticSettings/read": "AuditEvent logging of each vault and Managed HSM",
+        # AI workloads (providers.azure.ai): their encryption settings and managed identities.
+        "Microsoft.CognitiveServices/accounts/read": "Azure OpenAI / AI services accounts: key and identities",
+        "Microsoft.MachineLearningServices/workspaces/read": "Machine Learning workspaces: key and identities",
+        "Microsoft.Search/searchServices/read": "AI Search services: key enforcement and identities",
     }
 )
 
@@ -157,7 +161,8 @@ def required_role(assignable_scopes: Sequence[str] = ("/subscriptions/{subscript
         "IsCustom": True,
         "Description": (
             "Reads Key Vault and Managed HSM configuration, key properties, rotation policies, role "
-            "assignments and diagnostic settings for keyaudit. No write, no key use, no secret access."
+            "assignments, diagnostic settings and the encryption settings of AI resources for keyaudit. "
+            "No write, no key use, no secret access."
         ),
         "Actions": sorted(ARM_ACTIONS),
         "NotActions": [],

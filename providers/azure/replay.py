@@ -22,7 +22,9 @@ A *cassette* is a JSON file holding a list of exchanges::
       "status": 200,                                     # optional, default 200
       "headers": {"WWW-Authenticate": "Bearer ..."},     # optional response headers
       "response": {"value": [...], "nextLink": "..."},   # optional JSON body, default {}; null: no body
-      "network_error": "connect",                        # optional: no answer at all ("connect", "timeout")
+      "raw": "{not json",                                # optional: this text as the body, instead of JSON
+      "truncate": true,                                  # optional: only the first half of the body arrives
+      "network_error": "connect",                        # optional: no answer at all (see below)
       "times": 1,                                        # optional: serve at most this many times
       "comment": "free text"}]                           # optional, ignored
 
@@ -42,6 +44,12 @@ Pages: a list response carries ``nextLink``, a full URL as Azure returns it; the
 for that URL. A request nothing matches gets a 404 ``{"error": {"code": "NotFound", "message": ...}}`` and
 is recorded in ``adapter.unmatched``; ``adapter.requests`` keeps every request (``RecordedRequest``: the
 Authorization scheme only, never a token; the proxies, CA setting and timeout requests handed over).
+
+Faults (fault-injection tests): ``network_error`` raises what ``requests`` raises when the network fails:
+``"connect"`` (no connection), ``"timeout"`` (connect timeout), ``"read_timeout"`` (the server stalled past
+the read timeout), ``"connection_reset"`` (the connection was reset before an answer). ``truncate``
+declares the full ``Content-Length`` but delivers half the body, as a connection closed mid-answer does
+(urllib3 raises ``IncompleteRead`` while azure-core reads it). ``raw`` answers its text as is.
 
 Key Vault's challenge authentication needs its 401 recorded: ``key_vault_challenge(vault_url, tenant)``
 builds the exchange (every request without Authorization to that host gets it). azure-keyvault caches
@@ -69,6 +77,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from urllib3.exceptions import ProtocolError
 from urllib3.response import HTTPResponse
 
 if TYPE_CHECKING:
@@ -104,7 +113,7 @@ _ERROR_CODES = {
     503: "ServiceUnavailable",
     504: "GatewayTimeout",
 }
-_NETWORK_ERRORS = frozenset({"connect", "timeout"})
+_NETWORK_ERRORS = frozenset({"connect", "timeout", "read_timeout", "connection_reset"})
 _EXCHANGE_KEYS = frozenset(
     {
         "method",
@@ -118,6 +127,8 @@ _EXCHANGE_KEYS = frozenset(
         "headers",
         "response",
         "network_error",
+        "raw",
+        "truncate",
         "times",
         "comment",
     }
@@ -249,6 +260,8 @@ class Exchange:
     times: int | None = None
     source: str = ""
     hits: int = 0
+    raw: str | None = None  # the body as is, instead of ``response`` as JSON
+    truncate: bool = False  # deliver half the body under the full Content-Length
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], source: str = "") -> Exchange:
@@ -285,6 +298,11 @@ class Exchange:
         headers = raw.get("headers") or {}
         if not isinstance(headers, Mapping):
             raise ValueError(f"{where}'headers' must be an object")
+        body_text = raw.get("raw")
+        if body_text is not None and not isinstance(body_text, str):
+            raise ValueError(f"{where}'raw' must be a string")
+        if not isinstance(raw.get("truncate", False), bool):
+            raise ValueError(f"{where}'truncate' must be true or false")
 
         if "response" in raw:
             response = _NO_BODY if raw["response"] is None else copy.deepcopy(raw["response"])
@@ -308,6 +326,8 @@ class Exchange:
             network_error=network_error,
             times=times,
             source=source,
+            raw=body_text,
+            truncate=bool(raw.get("truncate", False)),
         )
 
     @property
@@ -511,7 +531,8 @@ class ReplayAdapter(BaseAdapter):
             return self._response(request, 404, {}, body)
         if exchange.network_error is not None:
             raise self._network_error(exchange.network_error, recorded, request)
-        return self._response(request, exchange.status, exchange.headers, copy.deepcopy(exchange.response))
+        payload = _RawBody(exchange.raw) if exchange.raw is not None else copy.deepcopy(exchange.response)
+        return self._response(request, exchange.status, exchange.headers, payload, truncate=exchange.truncate)
 
     def close(self) -> None:
         """Nothing to release: no connection was ever opened."""
@@ -551,9 +572,18 @@ class ReplayAdapter(BaseAdapter):
         )
 
     def _response(
-        self, request: requests.PreparedRequest, status: int, headers: Mapping[str, str], payload: Any
+        self,
+        request: requests.PreparedRequest,
+        status: int,
+        headers: Mapping[str, str],
+        payload: Any,
+        *,
+        truncate: bool = False,
     ) -> requests.Response:
-        data = b"" if payload is _NO_BODY else json.dumps(payload).encode("utf-8")
+        if isinstance(payload, _RawBody):
+            data = payload.text.encode("utf-8")
+        else:
+            data = b"" if payload is _NO_BODY else json.dumps(payload).encode("utf-8")
         all_headers: dict[str, str] = {"x-ms-request-id": f"00000000-0000-4000-8000-{next(self._ids):012d}"}
         if data:
             all_headers["Content-Type"] = "application/json; charset=utf-8"
@@ -566,7 +596,7 @@ class ReplayAdapter(BaseAdapter):
         # A urllib3 response as raw, as requests' own HTTPAdapter builds it: azure-core reads and
         # configures ``response.raw`` (enforce_content_length, streaming downloads).
         raw = HTTPResponse(
-            body=io.BytesIO(data),
+            body=io.BytesIO(data[: len(data) // 2] if truncate else data),
             headers=all_headers,
             status=status,
             reason=reason,
@@ -590,6 +620,15 @@ class ReplayAdapter(BaseAdapter):
         kind: str, recorded: RecordedRequest, request: requests.PreparedRequest
     ) -> requests.RequestException:
         where = f"HTTPSConnectionPool(host='{recorded.host}', port=443): Max retries exceeded with url: {recorded.path}"
+        if kind == "read_timeout":
+            return requests.ReadTimeout(
+                f"HTTPSConnectionPool(host='{recorded.host}', port=443): Read timed out.", request=request
+            )
+        if kind == "connection_reset":
+            # As requests raises it: the urllib3 ProtocolError first (azure-core reads it to tell a
+            # response error from a request error).
+            reset = ConnectionResetError(104, "Connection reset by peer")
+            return requests.ConnectionError(ProtocolError("Connection aborted.", reset), request=request)
         if kind == "timeout":
             return requests.ConnectTimeout(
                 f"{where} (Caused by ConnectTimeoutError('Connection to {recorded.host} timed out.'))",
@@ -600,6 +639,13 @@ class ReplayAdapter(BaseAdapter):
             '([Errno -2] Name or service not known)"))',
             request=request,
         )
+
+
+@dataclass(frozen=True)
+class _RawBody:
+    """A response body sent as is (``raw``), not serialised as JSON."""
+
+    text: str
 
 
 @dataclass(frozen=True)

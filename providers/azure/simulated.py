@@ -22,6 +22,10 @@ is never named, so any SDK version matches):
   ``$filter=type eq 'CustomRole'``, ``diagnostic_settings.list(store id)`` for every vault and HSM, and
   the ARM view of their keys (``keys.list(rg, vault)``, ``managed_hsm_keys.list(rg, hsm)``), which is
   what a collector falls back to when the data plane refuses it.
+* Per subscription, its AI resources (``providers.azure.ai``): ``accounts.list`` of
+  azure-mgmt-cognitiveservices (``Microsoft.CognitiveServices/accounts``) and the generic ARM lists of
+  ``Microsoft.MachineLearningServices/workspaces`` and ``Microsoft.Search/searchServices``, with their
+  encryption settings and managed identities.
 * Per vault or Managed HSM data plane (``https://NAME.vault.azure.net``, ``https://NAME.managedhsm.azure.net``
   or the cloud's suffixes): the 401 challenge (``replay.key_vault_challenge``), ``GET /keys``
   (``list_properties_of_keys``), and per key ``GET /keys/NAME/`` (``get_key``, the latest version),
@@ -71,6 +75,7 @@ from providers.azure.clients import (
 
 __all__ = [
     "DATA_PLANE_MODES",
+    "CognitiveAccount",
     "CustomRoleDefinition",
     "DiagnosticSetting",
     "Estate",
@@ -78,10 +83,14 @@ __all__ = [
     "Key",
     "ManagedHsm",
     "ManagementGroup",
+    "MlWorkspace",
     "RoleAssignment",
+    "SearchService",
     "Subscription",
     "Tenant",
+    "UserAssignedIdentity",
     "Vault",
+    "ai_resource_json",
     "bulk_estate",
     "demo_document",
     "demo_estate",
@@ -103,6 +112,10 @@ DEMO_FILE = Path(__file__).with_name("demo_estate.json")
 KEYVAULT_MGMT_API_VERSION = "2026-05-15"
 AUTHORIZATION_API_VERSION = "2022-04-01"
 KEYVAULT_DATA_API_VERSION = "2025-07-01"
+COGNITIVE_API_VERSION = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1
+# keyaudit's own generic ARM lists (providers.azure.ai.RESOURCE_TYPES).
+ML_API_VERSION = "2024-10-01"
+SEARCH_API_VERSION = "2023-11-01"
 
 ARM_PAGE_SIZE = 100  # items per page of the ARM lists, unless told otherwise
 DATA_PAGE_SIZE = 25  # Key Vault's own page size (maxresults is at most 25)
@@ -431,6 +444,108 @@ class DiagnosticSetting:
 
 
 @dataclass
+class UserAssignedIdentity:
+    """A user-assigned managed identity (only referenced by the resources it is attached to)."""
+
+    subscription: str
+    resource_group: str
+    name: str
+    principal_id: str  # its Entra object id: what role assignments and access policies name
+    client_id: str  # its application id: what encryption settings name (identityClientId)
+
+    @property
+    def id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{self.name}"
+        )
+
+
+@dataclass
+class CognitiveAccount:
+    """An Azure OpenAI / AI services account (``Microsoft.CognitiveServices/accounts``)."""
+
+    subscription: str
+    resource_group: str
+    name: str
+    kind: str = "OpenAI"  # OpenAI, AIServices, FormRecognizer, TextAnalytics, SpeechServices, ...
+    location: str = "westeurope"
+    sku_name: str = "S0"
+    system_identity: str | None = None  # the system-assigned identity's principal id (None: none)
+    user_identities: list[UserAssignedIdentity] = field(default_factory=list)
+    key: Key | None = None  # the customer-managed key; None: Microsoft-managed
+    key_identity: UserAssignedIdentity | None = None  # reads the key (None: the system-assigned identity)
+    pin_key_version: bool = False  # name the key's current version (else empty: follow rotation)
+    # Microsoft-managed accounts: None omits ``encryption``; "Microsoft.CognitiveServices" spells it out.
+    key_source: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    created: str = "2025-02-10T08:30:00Z"
+
+    native_type = "Microsoft.CognitiveServices/accounts"
+
+    @property
+    def id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            f"/providers/{self.native_type}/{self.name}"
+        )
+
+
+@dataclass
+class MlWorkspace:
+    """An Azure Machine Learning workspace, AI Foundry hub or project."""
+
+    subscription: str
+    resource_group: str
+    name: str
+    kind: str = "Default"  # Default, Hub, Project, FeatureStore
+    location: str = "westeurope"
+    system_identity: str | None = None
+    user_identities: list[UserAssignedIdentity] = field(default_factory=list)
+    key: Key | None = None  # the customer-managed key; None: Microsoft-managed
+    key_identity: UserAssignedIdentity | None = None  # encryption.identity (None: system-assigned)
+    hub: MlWorkspace | None = None  # a project's hub
+    tags: dict[str, str] = field(default_factory=dict)
+    created: str = "2025-03-03T10:00:00Z"
+
+    native_type = "Microsoft.MachineLearningServices/workspaces"
+
+    @property
+    def id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            f"/providers/{self.native_type}/{self.name}"
+        )
+
+
+@dataclass
+class SearchService:
+    """An Azure AI Search service: it enforces customer-managed keys or not (the keys are per index)."""
+
+    subscription: str
+    resource_group: str
+    name: str
+    location: str = "westeurope"
+    sku_name: str = "standard"
+    system_identity: str | None = None
+    cmk_enforcement: str = "Unspecified"  # Enabled, Disabled, Unspecified
+    cmk_compliance: str | None = None  # Compliant, NonCompliant (with enforcement)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    native_type = "Microsoft.Search/searchServices"
+
+    @property
+    def id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            f"/providers/{self.native_type}/{self.name}"
+        )
+
+
+AiResource = CognitiveAccount | MlWorkspace | SearchService
+
+
+@dataclass
 class Estate:
     tenant: Tenant
     management_groups: list[ManagementGroup] = field(default_factory=list)
@@ -441,6 +556,7 @@ class Estate:
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     custom_roles: list[CustomRoleDefinition] = field(default_factory=list)
     diagnostic_settings: list[DiagnosticSetting] = field(default_factory=list)
+    ai_resources: list[AiResource] = field(default_factory=list)
     cloud: str = "public"
 
     # -- lookups -----------------------------------------------------------------------------------
@@ -512,6 +628,13 @@ class Estate:
     def diagnostics_of(self, store: Vault | ManagedHsm) -> list[DiagnosticSetting]:
         return [d for d in self.diagnostic_settings if d.resource_id.lower() == store.id.lower()]
 
+    def ai_resources_of(self, subscription_id: str, native_type: str) -> list[AiResource]:
+        return [
+            r
+            for r in self.ai_resources
+            if r.subscription.lower() == subscription_id.lower() and r.native_type == native_type
+        ]
+
     # -- consistency -------------------------------------------------------------------------------
     def validate(self) -> Estate:
         """Raise ValueError naming the first inconsistency (unknown parent, duplicate, unknown role...)."""
@@ -538,6 +661,7 @@ class Estate:
             ("custom role", [r.guid for r in self.custom_roles]),
             ("vault name", [v.name.lower() for v in self.vaults]),  # DNS names are global
             ("managed HSM name", [h.name.lower() for h in self.managed_hsms]),
+            ("AI resource", [r.id.lower() for r in self.ai_resources]),
         ):
             duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
             if duplicates:
@@ -568,6 +692,15 @@ class Estate:
                 raise ValueError(f"diagnostic setting {setting.name}: its store is not in the estate")
             if not any(s.id.lower() == setting.resource_id.lower() for s in self.stores):
                 raise ValueError(f"diagnostic setting {setting.name}: unknown resource {setting.resource_id}")
+        for resource in self.ai_resources:
+            if resource.subscription.lower() not in subscriptions:
+                raise ValueError(f"{resource.id}: unknown subscription")
+            reader = getattr(resource, "key_identity", None)
+            if reader is not None and reader not in getattr(resource, "user_identities", ()):
+                raise ValueError(f"{resource.id}: the key's identity is not attached to it")
+            hub = getattr(resource, "hub", None)
+            if hub is not None and (hub.kind != "Hub" or not any(r is hub for r in self.ai_resources)):
+                raise ValueError(f"{resource.id}: its hub is not a Hub workspace of the estate")
 
     def _validate_access(self) -> None:
         from providers.azure.permissions import BUILT_IN_ROLES, MANAGED_HSM_ROLES
@@ -1076,6 +1209,142 @@ def diagnostic_setting_json(setting: DiagnosticSetting) -> dict[str, Any]:
     }
 
 
+def _identity_json(
+    estate: Estate, resource: AiResource, users: Sequence[UserAssignedIdentity], separator: str
+) -> dict[str, Any]:
+    """ARM's managed identity block (the resource providers differ on ``, `` or ``,`` in the type)."""
+    kinds = [k for k, on in (("SystemAssigned", resource.system_identity), ("UserAssigned", users)) if on]
+    found: dict[str, Any] = {"type": separator.join(kinds) or "None"}
+    if resource.system_identity:
+        found["principalId"] = resource.system_identity
+        found["tenantId"] = estate.tenant.id
+    if users:
+        found["userAssignedIdentities"] = {
+            u.id: {"principalId": u.principal_id, "clientId": u.client_id} for u in users
+        }
+    return found
+
+
+def cognitive_account_json(estate: Estate, account: CognitiveAccount) -> dict[str, Any]:
+    """An account as ``accounts.list`` returns it: kind, identities and ``properties.encryption``."""
+    props: dict[str, Any] = {
+        "endpoint": f"https://{account.name}.cognitiveservices.azure.com/",
+        "provisioningState": "Succeeded",
+        "customSubDomainName": account.name,
+        "publicNetworkAccess": "Disabled",
+        "disableLocalAuth": True,
+        "dateCreated": _parse_time(account.created).strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+    }
+    if account.key is not None:
+        key = account.key
+        vault: dict[str, Any] = {
+            "keyName": key.name,
+            "keyVersion": key.version() if account.pin_key_version else "",
+            "keyVaultUri": key.store.url(estate.settings) + "/",
+        }
+        if account.key_identity is not None:
+            vault["identityClientId"] = account.key_identity.client_id
+        props["encryption"] = {
+            "keySource": account.key_source or "Microsoft.KeyVault",
+            "keyVaultProperties": vault,
+        }
+    elif account.key_source is not None:
+        props["encryption"] = {"keySource": account.key_source}
+    return {
+        "id": account.id,
+        "name": account.name,
+        "type": account.native_type,
+        "etag": f'"{_guid("etag", account.id)}"',
+        "kind": account.kind,
+        "sku": {"name": account.sku_name},
+        "identity": _identity_json(estate, account, account.user_identities, ", "),
+        "location": account.location,
+        "tags": dict(account.tags),
+        "systemData": _system_data(account.created),
+        "properties": props,
+    }
+
+
+def ml_workspace_json(estate: Estate, workspace: MlWorkspace) -> dict[str, Any]:
+    """A workspace as the subscription list returns it (api-version 2024-10-01)."""
+    rg = f"/subscriptions/{workspace.subscription}/resourceGroups/{workspace.resource_group}/providers"
+    props: dict[str, Any] = {
+        "friendlyName": workspace.name,
+        "workspaceId": _guid("workspace", workspace.id),
+        "provisioningState": "Succeeded",
+        "publicNetworkAccess": "Disabled",
+        "hbiWorkspace": workspace.key is not None,
+        "discoveryUrl": f"https://{workspace.location}.api.azureml.ms/discovery",
+    }
+    if workspace.kind != "Project":  # a project uses its hub's associated resources
+        props["storageAccount"] = f"{rg}/Microsoft.Storage/storageAccounts/st{_hex_id(workspace.id)[:12]}"
+        # The workspace's own secrets vault (connection strings), not where a customer-managed key lives.
+        props["keyVault"] = f"{rg}/Microsoft.KeyVault/vaults/kv-{_hex_id(workspace.id, 'kv')[:12]}"
+    if workspace.hub is not None:
+        props["hubResourceId"] = workspace.hub.id
+    if workspace.key is not None:
+        key = workspace.key
+        encryption: dict[str, Any] = {
+            "status": "Enabled",
+            "keyVaultProperties": {
+                "keyVaultArmId": key.store.id,
+                "keyIdentifier": f"{key.store.url(estate.settings)}/keys/{key.name}/{key.version()}",
+                "identityClientId": "",
+            },
+        }
+        if workspace.key_identity is not None:
+            encryption["identity"] = {"userAssignedIdentity": workspace.key_identity.id}
+        props["encryption"] = encryption
+    return {
+        "id": workspace.id,
+        "name": workspace.name,
+        "type": workspace.native_type,
+        "location": workspace.location,
+        "kind": workspace.kind,
+        "tags": dict(workspace.tags),
+        "sku": {"name": "Basic", "tier": "Basic"},
+        "identity": _identity_json(estate, workspace, workspace.user_identities, ","),
+        "systemData": _system_data(workspace.created),
+        "properties": props,
+    }
+
+
+def search_service_json(estate: Estate, service: SearchService) -> dict[str, Any]:
+    """A search service as the subscription list returns it (api-version 2023-11-01)."""
+    cmk: dict[str, Any] = {"enforcement": service.cmk_enforcement}
+    if service.cmk_compliance:
+        cmk["encryptionComplianceStatus"] = service.cmk_compliance
+    return {
+        "id": service.id,
+        "name": service.name,
+        "type": service.native_type,
+        "location": service.location,
+        "tags": dict(service.tags),
+        "sku": {"name": service.sku_name},
+        "identity": _identity_json(estate, service, [], ", "),
+        "properties": {
+            "replicaCount": 1,
+            "partitionCount": 1,
+            "hostingMode": "default",
+            "publicNetworkAccess": "disabled",
+            "status": "running",
+            "statusDetails": "",
+            "provisioningState": "succeeded",
+            "networkRuleSet": {"ipRules": []},
+            "encryptionWithCmk": cmk,
+            "disableLocalAuth": True,
+        },
+    }
+
+
+def ai_resource_json(estate: Estate, resource: AiResource) -> dict[str, Any]:
+    if isinstance(resource, CognitiveAccount):
+        return cognitive_account_json(estate, resource)
+    if isinstance(resource, MlWorkspace):
+        return ml_workspace_json(estate, resource)
+    return search_service_json(estate, resource)
+
+
 # ---------------------------------------------------------------------------------------- exchanges
 class _Exchanges:
     """Collects exchanges; pages lists the way ARM and Key Vault do."""
@@ -1219,6 +1488,19 @@ def subscription_exchanges(
         comment="role_definitions.list(scope, filter=\"type eq 'CustomRole'\")",
         query={"$filter": "type eq 'CustomRole'"},
     )
+    for native_type, version in (
+        (CognitiveAccount.native_type, COGNITIVE_API_VERSION),
+        (MlWorkspace.native_type, ML_API_VERSION),
+        (SearchService.native_type, SEARCH_API_VERSION),
+    ):
+        out.paged(
+            host,
+            f"{base}/providers/{native_type}",
+            [ai_resource_json(estate, r) for r in estate.ai_resources_of(sub.id, native_type)],
+            page_size,
+            api_version=version,
+            comment=f"AI resources: {native_type} ({sub.display_name})",
+        )
     stores: list[Vault | ManagedHsm] = [*vaults, *hsms]
     for store in stores:
         resource = vault_json(estate, store) if isinstance(store, Vault) else managed_hsm_json(estate, store)
@@ -1414,6 +1696,14 @@ PORTAL = "b5e1a9d3-4c7f-4e2b-9d8a-6f3c1e5a7b90"  # app-legacy-portal (declared u
 SYNAPSE = "d8c4b2a6-1e9f-4a7d-b3e5-0f2a8c6d4e71"  # syn-example-analytics (declared user)
 CORE_BANKING = "2e7f5a3c-8b4d-4c1e-a9f6-7d3b5e1c9a08"  # id-core-banking (declared user)
 SWIFT = "f0a6c8e4-2b5d-4e9f-8c1a-4b7e9d3f6a52"  # id-swift-gateway (declared user)
+# Managed identities of the AI resources (system-assigned, and one user-assigned identity).
+OPENAI_ASSISTANT = "a3c5e7f9-1b2d-4f6a-8c0e-2d4f6a8c0e13"  # oai-example-assistant
+ML_RESEARCH = "b4d6f8a0-2c3e-4a7b-9d1f-3e5a7b9d1f24"  # mlw-example-research (hub)
+ML_FRAUD = "c5e7a9b1-3d4f-4b8c-8e2a-4f6b8c0e2a35"  # mlp-example-fraud (project)
+DOC_CLAIMS = "d6f8b0c2-4e5a-4c9d-9f3b-5a7c9d1f3b46"  # di-example-claims
+LANG_SUPPORT = "e7a9c1d3-5f6b-4d0e-8a4c-6b8d0e2a4c57"  # lang-example-support
+AI_OPS = "f8b0d2e4-6a7c-4e1f-9b5d-7c9e1f3b5d68"  # id-ai-ops (user-assigned)
+AI_OPS_CLIENT = "0a2c4e6f-8b9d-4f3a-8c7e-9e1a3c5e7f70"
 
 # Built-in role GUIDs (providers.azure.permissions has their permissions).
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -1502,6 +1792,21 @@ def demo_estate() -> Estate:
         tags=tags,
         data_plane="firewall",
         created="2024-08-19T12:30:00Z",
+    )
+    # The AI platform's vault: RBAC, behind a private endpoint, purge protection.
+    ai_vault = Vault(
+        sub,
+        "rg-ai-prod",
+        "kv-example-ai",
+        sku_name="premium",
+        enable_purge_protection=True,
+        public_network_access="Disabled",
+        network_acls={"defaultAction": "Deny", "bypass": "AzureServices"},
+        private_endpoints=[
+            f"{_rg('rg-network-prod')}/providers/Microsoft.Network/privateEndpoints/pe-kv-example-ai"
+        ],
+        tags={**tags, "owner": "ai-platform"},
+        created="2025-06-10T08:00:00Z",
     )
     # A Managed HSM: local RBAC keeps the crypto officers and the workloads apart.
     hsm = ManagedHsm(
@@ -1673,8 +1978,39 @@ def demo_estate() -> Estate:
             expires="2028-01-11T06:00:00Z",
             tags=restricted,
         ),
+        # The Azure OpenAI key: HSM-backed, rotated every 90 days, used by one AI identity only.
+        Key(
+            ai_vault,
+            "openai-cmk",
+            "RSA-HSM",
+            3072,
+            key_ops=["wrapKey", "unwrapKey"],
+            created="2025-12-01T09:00:00Z",
+            expires="2027-11-29T09:00:00Z",
+            tags={"data_classification": "confidential", "owner": "ai-platform"},
+            rotation_policy=rotation_policy("P90D", expiry_time="P2Y"),
+        ),
+        # Software-protected, rotated yearly, shared by two tenants' AI resources, and the ML workspace's
+        # identity can administer it.
+        Key(
+            ai_vault,
+            "ai-shared-cmk",
+            "RSA",
+            3072,
+            key_ops=["wrapKey", "unwrapKey"],
+            created="2025-06-16T09:00:00Z",
+            expires="2027-06-15T09:00:00Z",
+            tags={"data_classification": "internal", "owner": "ai-platform"},
+            rotation_policy=rotation_policy("P365D", expiry_time="P2Y"),
+        ),
     ]
     payments_kv, analytics_rg = payments.id, _rg("rg-analytics-prod")
+    by_name = {k.name: k for k in keys}
+    openai_key, shared_key, storage_key = (
+        by_name["openai-cmk"],
+        by_name["ai-shared-cmk"],
+        by_name["storage-cmk"],
+    )
 
     def rbac(scope: str, principal: str, role: str, kind: str, **kw: Any) -> RoleAssignment:
         return RoleAssignment(scope, principal, role_definition_id(role, sub), kind, **kw)
@@ -1691,6 +2027,76 @@ def demo_estate() -> Estate:
         rbac(_rg("rg-legacy-apps"), MARCO, CONTRIBUTOR, "User"),
         rbac(analytics_rg, KV_ADMINS, KV_ADMINISTRATOR, "Group"),
         rbac(analytics.id, SYNAPSE, KV_SERVICE_ENCRYPTION_USER, "ServicePrincipal"),
+        # The AI vault: access administered by the Key Vault admins, keys used by AI identities only.
+        rbac(ai_vault.id, KV_ADMINS, KV_DATA_ACCESS_ADMINISTRATOR, "Group"),
+        rbac(openai_key.id, OPENAI_ASSISTANT, KV_SERVICE_ENCRYPTION_USER, "ServicePrincipal"),
+        rbac(shared_key.id, DOC_CLAIMS, KV_SERVICE_ENCRYPTION_USER, "ServicePrincipal"),
+        # Given Crypto Officer "to create its keys": an AI service identity administering its key.
+        rbac(shared_key.id, ML_RESEARCH, KV_CRYPTO_OFFICER, "ServicePrincipal"),
+        # The AI services account reads storage-cmk, which sql-example-payments also uses (vault-wide).
+        rbac(storage_key.id, AI_OPS, KV_SERVICE_ENCRYPTION_USER, "ServicePrincipal"),
+    ]
+    ai_ops = UserAssignedIdentity(sub, "rg-ai-prod", "id-ai-ops", AI_OPS, AI_OPS_CLIENT)
+    research_hub = MlWorkspace(
+        sub,
+        "rg-ai-prod",
+        "mlw-example-research",
+        kind="Hub",
+        system_identity=ML_RESEARCH,
+        key=shared_key,
+        tags={"tenant": "research", "environment": "prod"},
+    )
+    ai_resources: list[AiResource] = [
+        # Customer-managed key meeting the policy.
+        CognitiveAccount(
+            sub,
+            "rg-ai-prod",
+            "oai-example-assistant",
+            system_identity=OPENAI_ASSISTANT,
+            key=openai_key,
+            tags={"tenant": "retail", "environment": "prod"},
+        ),
+        # Two tenants on one software key.
+        research_hub,
+        MlWorkspace(
+            sub,
+            "rg-ai-prod",
+            "mlp-example-fraud",
+            kind="Project",
+            system_identity=ML_FRAUD,
+            hub=research_hub,
+            tags={"tenant": "research", "environment": "prod"},
+        ),
+        CognitiveAccount(
+            sub,
+            "rg-ai-prod",
+            "di-example-claims",
+            kind="FormRecognizer",
+            system_identity=DOC_CLAIMS,
+            key=shared_key,
+            tags={"tenant": "claims", "environment": "prod"},
+        ),
+        # A user-assigned identity reads a key pinned to one version, shared with a non-AI workload.
+        CognitiveAccount(
+            sub,
+            "rg-ai-prod",
+            "ais-example-ops",
+            kind="AIServices",
+            user_identities=[ai_ops],
+            key=storage_key,
+            key_identity=ai_ops,
+            pin_key_version=True,
+            tags={"tenant": "ops", "environment": "prod"},
+        ),
+        # Microsoft-managed keys (no encryption settings at all).
+        CognitiveAccount(
+            sub,
+            "rg-ai-prod",
+            "lang-example-support",
+            kind="TextAnalytics",
+            system_identity=LANG_SUPPORT,
+            tags={"tenant": "support", "environment": "prod"},
+        ),
     ]
     key_manager = CustomRoleDefinition(
         role_definition_id(KEY_MANAGER_ROLE, sub),
@@ -1729,18 +2135,22 @@ def demo_estate() -> Estate:
             _LOG_WORKSPACE,
             storage_account_id=f"{_rg('rg-monitoring-prod')}/providers/Microsoft.Storage/storageAccounts/stexampleaudit",
         ),
+        DiagnosticSetting(
+            ai_vault, "diag-kv-ai", [{"categoryGroup": "audit", "enabled": True}], _LOG_WORKSPACE
+        ),
         # The legacy vault has none.
     ]
     return Estate(
         tenant=Tenant(TENANT_ID, "Example Corp", "example.onmicrosoft.com"),
         management_groups=[ManagementGroup(MANAGEMENT_GROUP, TENANT_ID, "Example production")],
         subscriptions=[Subscription(sub, "example-prod", MANAGEMENT_GROUP, tags={"env": "prod"})],
-        vaults=[payments, legacy, analytics],
+        vaults=[payments, legacy, analytics, ai_vault],
         managed_hsms=[hsm],
         keys=keys,
         role_assignments=assignments,
         custom_roles=[key_manager],
         diagnostic_settings=diagnostics,
+        ai_resources=ai_resources,
     ).validate()
 
 

@@ -112,14 +112,15 @@ def wait_loop(
 class FileLock:
     """The SQLite store's lock: ``flock`` on a sidecar file holding the holder record as JSON."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shared: bool = False) -> None:
         self.path = path
+        self.shared = shared  # shards hold the store's lock shared (and their own lane's exclusively)
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return False
@@ -147,8 +148,9 @@ class FileLock:
     def release(self) -> None:
         if self._fd is None:
             return
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, 0)  # an empty record: released cleanly, not stale
+        if not self.shared:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)  # an empty record: released cleanly, not stale
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None

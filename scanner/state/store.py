@@ -138,7 +138,8 @@ class RunInfo:
 @dataclass
 class StateStore:
     target: StateTarget
-    _lock_file: FileLock | None = None
+    _lock_files: list[FileLock] = field(default_factory=list)
+    _lane: str | None = None
     _lock_conn: Connection | None = None
     _holder: Holder | None = field(default=None, repr=False)
 
@@ -241,29 +242,51 @@ class StateStore:
         with self._errors(), self.engine.begin() as connection:
             command.upgrade(self._alembic_config(connection), "head")
 
-    def acquire(self, holder: Holder, *, wait: bool, timeout: float | None) -> None:
-        """Take the scan lock (then migrate the schema, under it). Raises StateLocked."""
+    def acquire(self, holder: Holder, *, wait: bool, timeout: float | None, lane: str | None = None) -> None:
+        """Take the scan lock, then migrate the schema. Raises StateLocked.
+
+        Without ``lane`` the run holds the whole store. A shard (``lane`` "I/N") holds the store shared and
+        its own lane exclusively: shards of one scan run side by side, the same shard twice does not, and
+        an unsharded scan waits for (or is refused by) all of them.
+        """
         log = get_logger()
         self._holder = holder
+        self._lane = lane
+        name = f"shard {lane}" if lane else _LOCK_NAME
         if self.target.sqlite_path is not None:
-            lock = FileLock(self.target.sqlite_path.with_name(self.target.sqlite_path.name + ".lock"))
+            base = self.target.sqlite_path.with_name(self.target.sqlite_path.name + ".lock")
+            locks = [FileLock(base, shared=lane is not None)]
+            if lane:
+                locks.append(FileLock(base.with_name(base.name + "." + lane.replace("/", "-of-"))))
+            record = locks[-1]
+
+            def try_all() -> bool:
+                for index, lock in enumerate(locks):
+                    if not lock.try_acquire():
+                        for taken in locks[:index]:
+                            taken.release()
+                        return False
+                return True
+
             try:
                 waited = wait_loop(
-                    lock.try_acquire,
+                    try_all,
                     wait=wait,
                     timeout=timeout,
                     on_wait=lambda: log.info(
-                        "state.lock.waiting", store=self.target.display, holder=_describe(lock.read_holder())
+                        "state.lock.waiting",
+                        store=self.target.display,
+                        holder=_describe(record.read_holder()),
                     ),
                 )
             except TimeoutError as exc:
                 waited_s = float(exc.args[0]) if wait else None
                 raise StateLocked(
-                    locked_message(self.target.display, lock.read_holder(), waited=waited_s)
+                    locked_message(self.target.display, record.read_holder(), waited=waited_s)
                 ) from None
-            self._lock_file = lock
-            self._report_stale(lock.read_holder(), waited)
-            lock.write_holder(holder)
+            self._lock_files = locks
+            self._report_stale(record.read_holder(), waited)
+            record.write_holder(holder)
             self.check_schema(migrate=True)
             return
         with self._errors():
@@ -271,52 +294,63 @@ class StateStore:
         self._lock_conn = conn
         try:
             waited = wait_loop(
-                lambda: self._try_advisory(conn),
+                lambda: self._try_advisory(conn, lane),
                 wait=wait,
                 timeout=timeout,
                 on_wait=lambda: log.info(
-                    "state.lock.waiting", store=self.target.display, holder=_describe(self._pg_holder())
+                    "state.lock.waiting", store=self.target.display, holder=_describe(self._pg_holder(name))
                 ),
             )
         except TimeoutError as exc:
             self._close_lock_conn()
             waited_s = float(exc.args[0]) if wait else None
             raise StateLocked(
-                locked_message(self.target.display, self._pg_holder(), waited=waited_s)
+                locked_message(self.target.display, self._pg_holder(name), waited=waited_s)
             ) from None
         except BaseException:
             self._close_lock_conn()
             raise
         self.check_schema(migrate=True)
-        self._report_stale(self._pg_holder(), waited)
-        self._set_pg_holder(holder)
+        self._report_stale(self._pg_holder(name), waited)
+        self._set_pg_holder(holder, name)
 
-    def _try_advisory(self, conn: Connection) -> bool:
+    def _try_advisory(self, conn: Connection, lane: str | None) -> bool:
         from sqlalchemy import text
 
         with self._errors():
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}).scalar()
+            if lane is None:
+                got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}).scalar()
+            else:
+                got = conn.execute(
+                    text("SELECT pg_try_advisory_lock_shared(:key)"), {"key": _ADVISORY_KEY}
+                ).scalar()
+                if got:
+                    got = conn.execute(
+                        text("SELECT pg_try_advisory_lock(:key)"), {"key": _lane_key(lane)}
+                    ).scalar()
+                    if not got:
+                        conn.execute(text("SELECT pg_advisory_unlock_shared(:key)"), {"key": _ADVISORY_KEY})
             conn.commit()
         return bool(got)
 
-    def _pg_holder(self) -> Holder | None:
+    def _pg_holder(self, name: str = _LOCK_NAME) -> Holder | None:
         from sqlalchemy import inspect, select
 
         with contextlib.suppress(Exception), self.engine.connect() as connection:
             if "lock_holder" not in inspect(connection).get_table_names():
                 return None
             row = connection.execute(
-                select(tables.lock_holder).where(tables.lock_holder.c.name == _LOCK_NAME)
+                select(tables.lock_holder).where(tables.lock_holder.c.name == name)
             ).first()
             if row is not None:
                 return Holder.from_dict(dict(row._mapping))
         return None
 
-    def _set_pg_holder(self, holder: Holder | None) -> None:
+    def _set_pg_holder(self, holder: Holder | None, name: str = _LOCK_NAME) -> None:
         with self._errors(), self.engine.begin() as connection:
-            connection.execute(tables.lock_holder.delete().where(tables.lock_holder.c.name == _LOCK_NAME))
+            connection.execute(tables.lock_holder.delete().where(tables.lock_holder.c.name == name))
             if holder is not None:
-                connection.execute(tables.lock_holder.insert().values(name=_LOCK_NAME, **holder.to_dict_db()))
+                connection.execute(tables.lock_holder.insert().values(name=name, **holder.to_dict_db()))
 
     def _report_stale(self, previous: Holder | None, waited: float | None) -> None:
         if previous is None:
@@ -337,18 +371,13 @@ class StateStore:
             self._lock_conn = None
 
     def release(self) -> None:
-        if self._lock_file is not None:
-            self._lock_file.release()
-            self._lock_file = None
+        for lock in reversed(self._lock_files):
+            lock.release()
+        self._lock_files = []
         if self._lock_conn is not None:
-            from sqlalchemy import text
-
             with contextlib.suppress(Exception):
-                self._set_pg_holder(None)
-            with contextlib.suppress(Exception):
-                self._lock_conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY})
-                self._lock_conn.commit()
-            self._close_lock_conn()
+                self._set_pg_holder(None, f"shard {self._lane}" if self._lane else _LOCK_NAME)
+            self._close_lock_conn()  # the session's advisory locks end with it
 
     def close(self) -> None:
         self.release()
@@ -555,6 +584,13 @@ class StateStore:
                 select(func.max(r.c.finished_at)).where(r.c.exit_code.in_((0, 3)))
             ).scalar()
         return _utc(value) if value is not None else None
+
+
+def _lane_key(lane: str) -> int:
+    """A shard's own advisory lock key (a signed 63-bit integer derived from the lane)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"keyaudit lane {lane}".encode()).digest()[:8], "big") >> 1
 
 
 def _describe(holder: Holder | None) -> str | None:

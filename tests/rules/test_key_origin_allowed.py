@@ -31,3 +31,12 @@ def test_general_origin_policy_and_unread_origin() -> None:
     results = _run((imported, unread), policy={"origins": {"allowed": ["generated"]}})
     assert results[imported.uid].status is Status.FAIL
     assert results[unread.uid].status is Status.UNKNOWN
+
+
+def test_an_unreported_origin_passes_only_when_every_origin_is_allowed() -> None:
+    azure = key("az", origin=None)
+    assert _run((azure,), policy={})[azure.uid].status is Status.PASS
+    assert (
+        _run((azure,), resources=(resource("endpoint-config/a", keys=(azure.uid,)),))[azure.uid].status
+        is Status.UNKNOWN
+    )

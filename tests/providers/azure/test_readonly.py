@@ -19,6 +19,7 @@ from azure.keyvault.keys import KeyClient, KeyRotationPolicy
 from providers.azure import readonly
 from providers.azure.clients import (
     authorization_client,
+    cognitive_services_client,
     key_client,
     keyvault_mgmt_client,
     monitor_client,
@@ -81,6 +82,10 @@ def _monitor(adapter: ReplayAdapter, credential: ReplayCredential) -> Any:
     return monitor_client(SUB, credential, transport=adapter.transport(), retry_total=0)
 
 
+def _cognitive(adapter: ReplayAdapter, credential: ReplayCredential) -> Any:
+    return cognitive_services_client(SUB, credential, transport=adapter.transport(), retry_total=0)
+
+
 WRITES: list[tuple[str, Callable[[ReplayAdapter, ReplayCredential], Any], Callable[[Any], Any], str]] = [
     ("begin_delete_key", _kv, lambda c: c.begin_delete_key("card-data"), "DELETE"),
     ("create_rsa_key", _kv, lambda c: c.create_rsa_key("new", size=2048), "POST"),
@@ -117,6 +122,9 @@ WRITES: list[tuple[str, Callable[[ReplayAdapter, ReplayCredential], Any], Callab
         lambda c: c.diagnostic_settings.delete(VAULT_ID, "to-sentinel"),
         "DELETE",
     ),
+    # An Azure OpenAI account's API keys come from a POST: a secret, never read.
+    ("accounts.list_keys", _cognitive, lambda c: c.accounts.list_keys("rg-ai", "oai-prod"), "POST"),
+    ("accounts.begin_delete", _cognitive, lambda c: c.accounts.begin_delete("rg-ai", "oai-prod"), "DELETE"),
 ]
 
 
@@ -162,6 +170,10 @@ FACTORIES: list[tuple[str, Callable[[ReplayAdapter], Any]]] = [
     ("keyvault_mgmt", lambda a: keyvault_mgmt_client(SUB, ReplayCredential(), transport=a.transport())),
     ("authorization", lambda a: authorization_client(SUB, ReplayCredential(), transport=a.transport())),
     ("monitor", lambda a: monitor_client(SUB, ReplayCredential(), transport=a.transport())),
+    (
+        "cognitive_services",
+        lambda a: cognitive_services_client(SUB, ReplayCredential(), transport=a.transport()),
+    ),
     ("key", lambda a: key_client(VAULT_URL, ReplayCredential(), transport=a.transport())),
     ("subscription", lambda a: subscription_client(ReplayCredential(), transport=a.transport())),
 ]
@@ -244,13 +256,16 @@ def test_required_role_is_read_only_and_complete() -> None:
         [
             "Microsoft.Authorization/roleAssignments/read",
             "Microsoft.Authorization/roleDefinitions/read",
+            "Microsoft.CognitiveServices/accounts/read",
             "Microsoft.Insights/diagnosticSettings/read",
             "Microsoft.KeyVault/managedHSMs/read",
             "Microsoft.KeyVault/vaults/keys/read",
             "Microsoft.KeyVault/vaults/read",
+            "Microsoft.MachineLearningServices/workspaces/read",
             "Microsoft.Management/managementGroups/descendants/read",
             "Microsoft.Management/managementGroups/read",
             "Microsoft.Resources/subscriptions/read",
+            "Microsoft.Search/searchServices/read",
         ]
     )
     assert role["DataActions"] == [

@@ -619,6 +619,7 @@ def test_demo_estate_answers_the_whole_contract() -> None:
         "kv-example-legacy": ["legacy-portal-key", "reports-signing"],
         "kv-example-analytics": ["synapse-cmk", "databricks-cmk"],
         "mhsm-example-prod": ["core-banking-master", "swift-signing"],
+        "kv-example-ai": ["openai-cmk", "ai-shared-cmk"],
     }
     assert refused == {"kv-example-analytics": "ForbiddenByFirewall"}
     assert audit == {
@@ -626,6 +627,7 @@ def test_demo_estate_answers_the_whole_contract() -> None:
         "kv-example-legacy": set(),
         "kv-example-analytics": {"allLogs"},
         "mhsm-example-prod": {"AuditEvent"},
+        "kv-example-ai": {"audit"},
     }
     by_principal = {(a.principal_id, roles[a.role_definition_id]) for a in assignments}
     assert {
