@@ -735,6 +735,7 @@ def _run(  # noqa: PLR0915 (the one place a run is sequenced: validate, lock, co
                 started=started,
                 wait=wait,
                 timeout=wait_timeout,
+                lane=_lane(extra),
             )
         inventory = load()
         tracker = session.make_tracker(inventory, [r.meta for r in catalogue]) if session else None
@@ -818,6 +819,7 @@ def _begin_state(
     started: datetime,
     wait: bool,
     timeout: float | None,
+    lane: str | None,
 ) -> Any:
     """Lock and read the state store before collecting: a second scan on a store named with --state stops
     here at once (exit 1) unless --wait. The per-user default store, which nobody named, is waited for
@@ -829,7 +831,7 @@ def _begin_state(
 
     try:
         return StateSession.begin(
-            target, run_id=run_id, started_at=started, wait=wait or implicit, wait_timeout=timeout
+            target, run_id=run_id, started_at=started, wait=wait or implicit, wait_timeout=timeout, lane=lane
         )
     except (InputError, RuntimeFailure, OSError) as exc:
         if not implicit or required:  # --only-new without history would report nothing: never silently
@@ -842,6 +844,12 @@ def _begin_state(
             "choose a store with --state DB (or KEYAUDIT_STATE), or pass --no-state",
         )
         return None
+
+
+def _lane(extra: dict[str, Any]) -> str | None:
+    """A shard's lane of the state store's lock ("I/N"), or None for a whole scan."""
+    shard = extra.get("shard")
+    return f"{shard['index']}/{shard['count']}" if shard else None
 
 
 def _state_options(  # noqa: PLR0917 (one check of the scheduling flags, called once)

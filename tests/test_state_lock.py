@@ -24,7 +24,7 @@ import sys, time
 from scanner.state.lock import Holder
 from scanner.state.store import StateStore, StateTarget
 store = StateStore.open(StateTarget.parse(sys.argv[1]))
-store.acquire(Holder.me("holder-run"), wait=False, timeout=None)
+store.acquire(Holder.me("holder-run"), wait=False, timeout=None, lane=sys.argv[3] if len(sys.argv) > 3 else None)
 print("LOCKED", flush=True)
 time.sleep(float(sys.argv[2]))
 store.close()
@@ -43,9 +43,9 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def hold(state: str) -> Iterator[Any]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(seconds: float) -> subprocess.Popen[str]:
+    def start(seconds: float, lane: str | None = None) -> subprocess.Popen[str]:
         process = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, state, str(seconds)],
+            [sys.executable, "-c", HOLDER, state, str(seconds), *([lane] if lane else [])],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
         )  # fmt: skip
         started.append(process)
@@ -85,11 +85,24 @@ def test_a_second_scan_exits_at_once_naming_the_holder(
     assert not (tmp_path / "out.json").exists()  # nothing half-written
 
 
-def test_wait_waits_for_the_holder(keyaudit: Any, state: str, hold: Any) -> None:
-    hold(3)
-    waited = _evaluate(keyaudit, state, "--wait")
-    assert waited.returncode == 0, waited.stderr
-    assert "state.lock.waiting" in [e["event"] for e in _events(waited.stderr)]
+def test_wait_waits_for_the_holder(state: str, hold: Any, tmp_path: Path) -> None:
+    holder = hold(300)
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "evaluate", SAMPLE, "--policy", POLICY, "--as-of", "2026-11-22",
+         "--fail-on", "none", "--state", state, "--format", "json", "-o", "out.json", "--wait"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert waiter.stderr is not None
+    seen = []
+    for line in waiter.stderr:  # bounded: the waiter logs that it waits, or ends
+        seen.append(line)
+        if "state.lock.waiting" in line:
+            break
+    assert any("state.lock.waiting" in line for line in seen), seen
+    holder.terminate()  # the holder goes away: its lock with it
+    _, rest = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, "".join(seen) + rest
+    assert (tmp_path / "out.json").exists()
 
 
 def test_wait_timeout_gives_up(keyaudit: Any, state: str, hold: Any) -> None:
@@ -136,3 +149,18 @@ def test_two_concurrent_scans_with_wait_both_record_in_turn(
     assert changes[0] == 0 < changes[1]  # the second to get the lock saw the first's findings as known
     history = keyaudit("history", "--state", state, "--format", "json")
     assert len(json.loads(history.stdout)) == 2
+
+
+def test_shards_share_a_store_but_each_lane_and_a_whole_scan_are_exclusive(state: str, hold: Any) -> None:
+    from scanner.state.lock import Holder, StateLocked
+    from scanner.state.store import StateStore, StateTarget
+
+    hold(120, "0/2")  # shard 0 of 2 is running
+    other = StateStore.open(StateTarget.parse(state))
+    other.acquire(Holder.me("shard-1"), wait=False, timeout=None, lane="1/2")  # its sibling runs alongside
+    other.close()
+    for lane in ("0/2", None):  # the same shard again, or a whole-store scan: refused at once
+        blocked = StateStore.open(StateTarget.parse(state))
+        with pytest.raises(StateLocked):
+            blocked.acquire(Holder.me("late"), wait=False, timeout=None, lane=lane)
+        blocked.close()

@@ -26,12 +26,19 @@ class StateSession:
 
     @classmethod
     def begin(
-        cls, target: StateTarget, *, run_id: str, started_at: datetime, wait: bool, wait_timeout: float | None
+        cls,
+        target: StateTarget,
+        *,
+        run_id: str,
+        started_at: datetime,
+        wait: bool,
+        wait_timeout: float | None,
+        lane: str | None = None,
     ) -> StateSession:
         """Lock the store (exit 1 at once when another run holds it, unless waiting) and read its state."""
         store = StateStore.open(target)
         try:
-            store.acquire(Holder.me(run_id), wait=wait, timeout=wait_timeout)
+            store.acquire(Holder.me(run_id), wait=wait, timeout=wait_timeout, lane=lane)
             known = store.known_findings()
         except BaseException:
             store.close()

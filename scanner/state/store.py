@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 STATE_ENV = "KEYAUDIT_STATE"
 _ADVISORY_KEY = 0x6B65_7961_7564_6974 >> 1  # "keyaudit", kept within a signed bigint
 _LOCK_NAME = "scan"
+_MIGRATE_KEY = _ADVISORY_KEY - 1
 _BATCH = 5000
 
 
@@ -249,46 +250,63 @@ class StateStore:
         its own lane exclusively: shards of one scan run side by side, the same shard twice does not, and
         an unsharded scan waits for (or is refused by) all of them.
         """
-        log = get_logger()
         self._holder = holder
         self._lane = lane
-        name = f"shard {lane}" if lane else _LOCK_NAME
         if self.target.sqlite_path is not None:
-            base = self.target.sqlite_path.with_name(self.target.sqlite_path.name + ".lock")
-            locks = [FileLock(base, shared=lane is not None)]
-            if lane:
-                locks.append(FileLock(base.with_name(base.name + "." + lane.replace("/", "-of-"))))
-            record = locks[-1]
+            self._acquire_sqlite(self.target.sqlite_path, holder, wait=wait, timeout=timeout, lane=lane)
+        else:
+            self._acquire_postgresql(holder, wait=wait, timeout=timeout, lane=lane)
 
-            def try_all() -> bool:
-                for index, lock in enumerate(locks):
-                    if not lock.try_acquire():
-                        for taken in locks[:index]:
-                            taken.release()
-                        return False
-                return True
+    def _acquire_sqlite(
+        self, path: Path, holder: Holder, *, wait: bool, timeout: float | None, lane: str | None
+    ) -> None:
+        log = get_logger()
+        base = path.with_name(path.name + ".lock")
+        locks = [FileLock(base, shared=lane is not None)]
+        if lane:
+            locks.append(FileLock(base.with_name(base.name + "." + lane.replace("/", "-of-"))))
+        record = locks[-1]
 
-            try:
-                waited = wait_loop(
-                    try_all,
-                    wait=wait,
-                    timeout=timeout,
-                    on_wait=lambda: log.info(
-                        "state.lock.waiting",
-                        store=self.target.display,
-                        holder=_describe(record.read_holder()),
-                    ),
-                )
-            except TimeoutError as exc:
-                waited_s = float(exc.args[0]) if wait else None
-                raise StateLocked(
-                    locked_message(self.target.display, record.read_holder(), waited=waited_s)
-                ) from None
-            self._lock_files = locks
-            self._report_stale(record.read_holder(), waited)
-            record.write_holder(holder)
+        def try_all() -> bool:
+            for index, lock in enumerate(locks):
+                if not lock.try_acquire():
+                    for taken in locks[:index]:
+                        taken.release()
+                    return False
+            return True
+
+        try:
+            waited = wait_loop(
+                try_all,
+                wait=wait,
+                timeout=timeout,
+                on_wait=lambda: log.info(
+                    "state.lock.waiting",
+                    store=self.target.display,
+                    holder=_describe(record.read_holder()),
+                ),
+            )
+        except TimeoutError as exc:
+            waited_s = float(exc.args[0]) if wait else None
+            raise StateLocked(
+                locked_message(self.target.display, record.read_holder(), waited=waited_s)
+            ) from None
+        self._lock_files = locks
+        self._report_stale(record.read_holder(), waited)
+        record.write_holder(holder)
+        # Shards hold the store shared: one at a time may check (and migrate) the schema.
+        guard = FileLock(base.with_name(base.name + ".migrate"))
+        wait_loop(guard.try_acquire, wait=True, timeout=None, on_wait=lambda: None, poll=0.1)
+        try:
             self.check_schema(migrate=True)
-            return
+        finally:
+            guard.release()
+
+    def _acquire_postgresql(
+        self, holder: Holder, *, wait: bool, timeout: float | None, lane: str | None
+    ) -> None:
+        log = get_logger()
+        name = f"shard {lane}" if lane else _LOCK_NAME
         with self._errors():
             conn = self.engine.connect()
         self._lock_conn = conn
@@ -310,7 +328,17 @@ class StateStore:
         except BaseException:
             self._close_lock_conn()
             raise
-        self.check_schema(migrate=True)
+        from sqlalchemy import text
+
+        with self._errors():  # one process at a time checks (and migrates) the schema
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATE_KEY})
+            conn.commit()
+        try:
+            self.check_schema(migrate=True)
+        finally:
+            with self._errors():
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATE_KEY})
+                conn.commit()
         self._report_stale(self._pg_holder(name), waited)
         self._set_pg_holder(holder, name)
 
@@ -459,8 +487,9 @@ class StateStore:
                 }
                 for f in tracker.fresh
             ]
+            insert_new = _insert_ignoring_duplicates(connection, tables.findings)
             for chunk in _chunks(fresh):
-                connection.execute(tables.findings.insert(), chunk)
+                connection.execute(insert_new, chunk)
             f = tables.findings
             reopened = [
                 {"fid": x.finding_id, "status": x.status.value, "open": True, "seen": observed, "seq": seq}
@@ -584,6 +613,18 @@ class StateStore:
                 select(func.max(r.c.finished_at)).where(r.c.exit_code.in_((0, 3)))
             ).scalar()
         return _utc(value) if value is not None else None
+
+
+def _insert_ignoring_duplicates(connection: Connection, table: Any) -> Any:
+    """INSERT that leaves an existing row alone: shards recording side by side may both see a finding
+    (about the policy document, say) as new; the first one's record stands."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def _lane_key(lane: str) -> int:
