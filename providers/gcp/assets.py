@@ -5,7 +5,9 @@ project: one paged ``list_assets`` returns every key ring, crypto key, key versi
 under the scope (their ``resource.data`` is the same REST JSON Cloud KMS returns), and one paged
 ``search_all_iam_policies`` returns the allow policies of every key ring and key. What Cloud Asset does
 not return is read directly, once per resource: the full allow policies (with their audit configs) of
-each project that holds keys and of the folders and organization above it.
+each project that holds keys and of the folders and organization above it. A second paged
+``list_assets`` returns the AI resources (Vertex AI, Workbench, Document AI, Vertex AI Search) with
+their encryption settings; a project holding only AI resources is named with one ``projects.get``.
 
 The result is the same ``RawProject`` tree the per-project path builds, so one normaliser serves both.
 When Cloud Asset Inventory cannot be used (API disabled, permission denied, quota), ``AssetUnavailable``
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from providers.gcp.ai import AI_ASSET_TYPES
 from providers.gcp.collect import (
     RawAncestor,
     RawCryptoKey,
@@ -24,6 +27,7 @@ from providers.gcp.collect import (
     RawKeyRing,
     RawLocation,
     RawProject,
+    as_dict,
     classify,
     describe,
 )
@@ -72,6 +76,26 @@ def _list_kms_assets(collector: GcpCollector, scope: str) -> list[dict[str, Any]
     )
 
 
+def list_ai_assets(collector: GcpCollector, parent: str) -> list[dict[str, Any]]:
+    """Every AI resource (``providers.gcp.ai.AI_ASSET_TYPES``) under ``parent``: an organization, folder or
+    project. Errors propagate (the caller records them)."""
+    from google.cloud import asset_v1
+
+    client = collector.clients.get("asset")
+    request = {
+        "parent": parent,
+        "asset_types": list(AI_ASSET_TYPES),
+        "content_type": asset_v1.ContentType.RESOURCE,
+        "page_size": LIST_PAGE_SIZE,
+    }
+    return collector.pages(
+        "cloudasset.assets.listAssets",
+        lambda: client.list_assets(request=request, **collector.call_settings()),
+        "assets",
+        lambda item: asset_v1.Asset.to_dict(item, preserving_proto_field_name=False),
+    )
+
+
 def _search_policies(collector: GcpCollector, scope: str) -> list[dict[str, Any]]:
     from google.cloud import asset_v1
 
@@ -99,8 +123,85 @@ def read_scope(collector: GcpCollector, scope: str) -> list[RawProject]:
     except Exception as exc:  # any failure: the per-project path takes over
         raise AssetUnavailable(f"{classify(exc).value}: {describe(exc)}") from exc
     projects = _assemble(assets, policies)
+    projects.extend(_attach_ai_assets(collector, scope, projects))
     collector.for_each(collector.complete_from_resource_manager, projects, "GCP projects (IAM policies)")
     return projects
+
+
+def _project_of(asset: dict[str, Any]) -> str | None:
+    """``projects/NUMBER`` holding an asset: its first ancestor, else from its name."""
+    for ancestor in asset.get("ancestors") or ():
+        if str(ancestor).startswith("projects/"):
+            return str(ancestor)
+    pieces = str(asset.get("name", "")).removeprefix("//").split("/")
+    if len(pieces) > 2 and pieces[1] == "projects":
+        return f"projects/{pieces[2]}"
+    return None
+
+
+def _attach_ai_assets(collector: GcpCollector, scope: str, projects: list[RawProject]) -> list[RawProject]:
+    """Give each project its AI assets (one more paged list call for the whole scope); returns the
+    projects that hold AI resources but no Cloud KMS resource, named through Resource Manager.
+
+    When the listing fails, the Cloud KMS picture still stands: every project's AI resources become
+    unreadable (``ScopeAspect.AI_RESOURCES``) and the error is recorded on the scope itself, since the
+    projects that hold only AI resources are unknown then.
+    """
+    try:
+        found = list_ai_assets(collector, scope)
+    except (ReadOnlyViolation, ReadOnlyGuardError):
+        raise
+    except Exception as exc:  # recorded: AI resources unknown, never "none"
+        collector.recorder.error(scope, None, "cloudasset.assets.listAssets", exc, scope)
+        for project in projects:
+            project.ai_assets = None
+        return []
+    by_project: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for asset in sorted(found, key=lambda a: str(a.get("name", ""))):
+        holder = _project_of(asset)
+        if holder is not None:
+            by_project[holder].append(asset)
+    for project in projects:
+        project.ai_assets = by_project.pop(project.resource, []) if project.resource else []
+    ai_only = []
+    for resource, items in sorted(by_project.items()):
+        ancestors = [str(a) for a in items[0].get("ancestors") or ()]
+        ai_only.append(
+            RawProject(
+                project_id=resource.removeprefix("projects/"),  # the number until Resource Manager names it
+                resource=resource,
+                ancestors=[RawAncestor(name=a) for a in ancestors if not a.startswith("projects/")],
+                ancestry_complete=bool(ancestors),
+                locations=[],  # Cloud Asset listed no Cloud KMS resource there
+                ai_assets=items,
+            )
+        )
+    collector.for_each(lambda raw: _name_project(collector, raw), ai_only, "GCP projects (AI resources)")
+    by_id = {p.project_id: p for p in projects}
+    kept = []
+    for raw in ai_only:
+        same = by_id.get(raw.project_id)
+        if same is None:
+            kept.append(raw)
+        elif same.ai_assets is not None and raw.ai_assets is not None:
+            same.ai_assets.extend(raw.ai_assets)  # a key project whose number Cloud Asset did not give
+    return kept
+
+
+def _name_project(collector: GcpCollector, raw: RawProject) -> None:
+    """The project id and display name of a project known by its number (``projects.get``)."""
+    projects = collector.clients.get("projects")
+    resource = raw.resource or f"projects/{raw.project_id}"
+    found = collector.call(
+        raw.project_id,
+        None,
+        "cloudresourcemanager.projects.get",
+        lambda: as_dict(projects.get_project(name=resource, **collector.call_settings())),
+        resource,
+    )
+    if found and found.get("projectId"):
+        raw.project_id = str(found["projectId"])
+        raw.display_name = found.get("displayName")
 
 
 def _kms_name(full: str) -> str:

@@ -8,10 +8,17 @@ policies of every ring and key.
 Nothing here interprets what it reads: responses are kept as the REST JSON shape (camelCase, enums as
 names) and ``normalise`` turns them into the inventory. Every failure becomes a CollectionError record;
 one project failing never stops the others. The Google SDKs are imported inside functions only.
+
+Settings from the environment (production defaults when unset):
+
+* ``KEYAUDIT_HTTP_TIMEOUT``: seconds to wait for the answer to one request (default 30);
+* ``KEYAUDIT_GCP_RETRY_DEADLINE``: seconds a call keeps retrying throttling (429) and transient 5xx
+  answers before it is recorded as failed (default 20).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import Counter
@@ -32,6 +39,24 @@ T = TypeVar("T")
 _REQUEST_PREFIX = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE) \S+: ")
 POLICY_VERSION = 3  # conditional bindings are only returned (with their condition) for version 3
 CUSTOM_ROLE_PREFIXES = ("projects/", "organizations/")
+HTTP_TIMEOUT_ENV = "KEYAUDIT_HTTP_TIMEOUT"
+RETRY_DEADLINE_ENV = "KEYAUDIT_GCP_RETRY_DEADLINE"
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment, or ``default`` when unset."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        from scanner.errors import InputError
+
+        raise InputError(f"{name}={text!r}: expected a positive number of seconds")
+    return value
 
 
 @dataclass
@@ -45,8 +70,8 @@ class GcpOptions:
     credentials: Any = None  # google.auth credentials; None: Application Default Credentials
     # Throttling (429) and transient 5xx are retried with exponential backoff for this long per call;
     # what still fails becomes a collection error (UNKNOWN), never a pass.
-    retry_deadline: float = 20.0
-    timeout: float = 30.0  # seconds per HTTP request
+    retry_deadline: float = field(default_factory=lambda: _seconds_from_env(RETRY_DEADLINE_ENV, 20.0))
+    timeout: float = field(default_factory=lambda: _seconds_from_env(HTTP_TIMEOUT_ENV, 30.0))  # per request
     shard: Shard | None = None  # --shard I/N: only the projects this job owns
 
     @property
@@ -106,6 +131,9 @@ class RawProject:
     unresolved_roles: set[str] = field(default_factory=set)
     ekm_connections: list[RawEkmConnection] = field(default_factory=list)
     path: str = "per_project"  # how it was read: "per_project" or "asset_inventory"
+    # Cloud Asset Inventory assets (RESOURCE content) of the project's AI resources (providers.gcp.ai);
+    # None: they could not be listed.
+    ai_assets: list[dict[str, Any]] | None = field(default_factory=list)
 
 
 @dataclass
@@ -146,6 +174,10 @@ def classify(exc: BaseException) -> ErrorClass:
         return ErrorClass.NETWORK
     if isinstance(exc, gexc.GoogleAPIError):
         return ErrorClass.SERVICE_ERROR
+    from google.protobuf.json_format import ParseError
+
+    if isinstance(exc, ParseError):  # the REST transport could not read the answer's JSON
+        return ErrorClass.MALFORMED_RESPONSE
     if _is_requests_error(exc):
         from requests import exceptions as req_exc
 
@@ -449,11 +481,12 @@ class GcpCollector:
         return sorted(found)
 
     def _collect_project(self, project_id: str, task: Any) -> RawProject:
-        raw = RawProject(project_id=project_id)
+        raw = RawProject(project_id=project_id, ai_assets=None)
         try:
             self._hierarchy(raw)
             raw.locations = self._locations(raw)
             raw.ekm_connections = self._ekm_connections(raw)
+            raw.ai_assets = self._ai_assets(raw)
         except Exception as exc:  # a defect must not stop the other projects: record it
             self.recorder.error(project_id, None, "keyaudit.collect", exc, f"projects/{project_id}")
         finally:
@@ -594,6 +627,21 @@ class GcpCollector:
                 for key in ring.keys or ():
                     roles |= custom_roles_in(key.policy)
         return roles
+
+    # ------------------------------------------------------------------ AI resources
+    def _ai_assets(self, raw: RawProject) -> list[dict[str, Any]] | None:
+        """The project's AI resources through Cloud Asset Inventory (one paged list call); None: unread."""
+        from providers.gcp.assets import list_ai_assets
+
+        parent = raw.resource or f"projects/{raw.project_id}"
+        return self.call(
+            raw.project_id,
+            None,
+            "cloudasset.assets.listAssets",
+            lambda: list_ai_assets(self, parent),
+            parent,
+            counted=False,
+        )
 
     # ------------------------------------------------------------------ Cloud KMS
     def _ekm_connections(self, raw: RawProject) -> list[RawEkmConnection]:

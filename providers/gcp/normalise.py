@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from providers.gcp.ai import ASSET_TYPES, ai_service_of_member, key_uid
 from providers.gcp.collect import (
     CUSTOM_ROLE_PREFIXES,
     RawCryptoKey,
@@ -41,6 +42,7 @@ from scanner.inventory import (
     BindingSource,
     CollectionError,
     CollectionInfo,
+    Encryption,
     ErrorClass,
     Inventory,
     Key,
@@ -54,8 +56,10 @@ from scanner.inventory import (
     KeyType,
     KeyVersion,
     Principal,
+    ProtectedResource,
     ProtectionLevel,
     Provider,
+    ResourceAspect,
     Rotation,
     Scope,
     ScopeAspect,
@@ -151,7 +155,8 @@ def normalise(estate: RawGcpEstate, info: CollectionInfo | None = None) -> Inven
         keys=tuple(key for part in parts for key in part.keys),
         principals=tuple(principals[uid] for uid in sorted(principals)),
         bindings=_without_repeated_ancestor_bindings(parts),
-        audit_logging=tuple(part.audit for part in parts),
+        audit_logging=tuple(part.audit for part in parts if part.audit is not None),
+        resources=tuple(resource for part in parts for resource in part.resources),
         errors=(*estate.errors, *(error for part in parts for error in part.errors)),
     )
 
@@ -242,8 +247,14 @@ class _Project:
                     native_type=NATIVE_EKM_CONNECTION_TYPE,
                 )
             )
-        self.audit = self._audit()
-        if self.audit.usage_events is None:
+        if raw.ai_assets is None:
+            self.gaps.add(ScopeAspect.AI_RESOURCES)
+        self.resources = [_ai_resource(asset, self.pid) for asset in raw.ai_assets or ()]
+        # Key use is logged where keys live: a project whose complete listing found no Cloud KMS resource
+        # (one holding only AI resources, say) has nothing to log.
+        holds_keys = bool(self.stores) or ScopeAspect.KEYS in self.gaps
+        self.audit = self._audit() if holds_keys else None
+        if self.audit is not None and self.audit.usage_events is None:
             self.gaps.add(ScopeAspect.AUDIT_LOGGING)
         self.scope = Scope(
             provider=Provider.GCP,
@@ -285,7 +296,10 @@ class _Project:
             return False
         complete = True
         for grant in grants:
-            self.principals.setdefault(grant.member, Principal(uid=grant.member, kind=grant.kind))
+            if grant.member not in self.principals:
+                self.principals[grant.member] = Principal(
+                    uid=grant.member, kind=grant.kind, ai_service=ai_service_of_member(grant.member)
+                )
             if grant.capabilities is None:
                 complete = False
                 self._unknown_role(grant.role, resource or target)
@@ -378,10 +392,30 @@ class _Project:
             purpose = KeyPurpose.OTHER
         if data.get("importOnly"):
             origin: KeyOrigin | None = KeyOrigin.IMPORTED
-        elif protection_name:
+        elif protection is not None:  # a protection level keyaudit does not know says nothing of origin
             origin = KeyOrigin.EXTERNAL if protection is ProtectionLevel.EXTERNAL else KeyOrigin.GENERATED
         else:
             origin = None
+        # Values keyaudit does not know (or missing) stay None, so rules say UNKNOWN; the errors make
+        # them coverage findings too.
+        for aspect, api, unexpected in (
+            (KeyAspect.METADATA, "cloudkms.cryptoKeys.list", _unexpected_key_values(data, protection_name)),
+            (KeyAspect.VERSIONS, "cloudkms.cryptoKeyVersions.list", _unexpected_version_values(raw.versions)),
+        ):
+            if not unexpected:
+                continue
+            gaps.add(aspect)
+            self.errors.append(
+                CollectionError(
+                    provider=Provider.GCP,
+                    scope=self.pid,
+                    location=ring.location,
+                    api=api,
+                    error_class=ErrorClass.MALFORMED_RESPONSE,
+                    message=f"values keyaudit does not know or missing: {', '.join(unexpected)}"[:500],
+                    resource=raw.name,
+                )
+            )
         versions = tuple(_version(v) for v in raw.versions or ())
         state = _key_state(primary, versions if raw.versions is not None else None)
         rotation_period = _seconds(data.get("rotationPeriod"))
@@ -490,6 +524,48 @@ class _Project:
         )
 
 
+def _ai_resource(asset: Mapping[str, Any], project_id: str) -> ProtectedResource:
+    """One AI resource from its Cloud Asset Inventory asset: its customer-managed keys, or Google's own
+    encryption where no key is named. ``resource.data`` missing (Cloud Asset listed the resource without
+    its content) leaves the encryption unread."""
+    asset_type = str(asset.get("assetType", ""))
+    found = asset.get("resource")
+    resource: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    data = resource.get("data")
+    name = str(asset.get("name", ""))
+    kind = ASSET_TYPES.get(asset_type)
+    common: dict[str, Any] = {
+        "provider": Provider.GCP,
+        "uid": name,
+        "scope": project_id,
+        "service": kind.service if kind else asset_type.split(".", 1)[0],
+        "native_type": asset_type,
+        "location": resource.get("location") or None,
+        "ai_service": kind.ai_service if kind else None,
+    }
+    if kind is None or not isinstance(data, Mapping):
+        return ProtectedResource(
+            **common, name=name.rsplit("/", 1)[-1] or None, unreadable=frozenset({ResourceAspect.ENCRYPTION})
+        )
+    slots = list(kind.slots(data))
+    keys = tuple(dict.fromkeys(key_uid(slot.value) for slot in slots if slot.value))
+    # Every part the resource holds (each disk of a Workbench instance) must name a key: one part under
+    # Google's own key leaves that part's data outside customer key management.
+    protected = bool(slots) and all(slot.value for slot in slots)
+    labels = data.get("labels")
+    return ProtectedResource(
+        **common,
+        name=str(data.get("displayName") or name.rsplit("/", 1)[-1]) or None,
+        encryption=Encryption.CUSTOMER_MANAGED if protected else Encryption.PROVIDER_MANAGED,
+        keys=keys,
+        evidence={
+            "field": ", ".join(slot.field for slot in slots),
+            "value": ", ".join(slot.value or "(not set: Google default encryption)" for slot in slots),
+        },
+        tags={str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {},
+    )
+
+
 def _algorithm_in_use(
     template: Mapping[str, Any], primary: Mapping[str, Any] | None, versions: list[dict[str, Any]] | None
 ) -> str | None:
@@ -508,6 +584,38 @@ def _algorithm_in_use(
         return (spec[1] if spec is not None and spec[1] is not None else 1 << 20, name)
 
     return min(candidates, key=strength)
+
+
+def _unexpected_key_values(data: Mapping[str, Any], protection_name: Any) -> list[str]:
+    """Enumerations Google extends over time. The REST clients ask for integer enums and keep a number
+    they do not know as that number; a name they do not know is dropped, so a field every CryptoKey has
+    (purpose, a protection level) may also arrive missing. Either way the value is unknown and must be
+    reported, not read as absent."""
+    found = []
+    if not data.get("purpose"):
+        found.append("purpose missing")
+    if not protection_name:
+        found.append("protectionLevel missing")
+    elif protection_name not in PROTECTION_LEVELS:
+        found.append(f"protectionLevel={protection_name!r}")
+    primary = data.get("primary") or {}
+    if primary.get("state") is not None and primary["state"] not in VERSION_STATES:
+        found.append(f"primary state={primary['state']!r}")
+    return found
+
+
+def _unexpected_version_values(versions: list[dict[str, Any]] | None) -> list[str]:
+    """Every listed CryptoKeyVersion has a state and a protection level (see above)."""
+    found = []
+    for version in versions or ():
+        number = str(version.get("name", "?")).rsplit("/", 1)[-1]
+        for name, known in (("state", VERSION_STATES), ("protectionLevel", PROTECTION_LEVELS)):
+            value = version.get(name)
+            if value is None:
+                found.append(f"version {number} {name} missing")
+            elif value not in known:
+                found.append(f"version {number} {name}={value!r}")
+    return found
 
 
 def _version(data: Mapping[str, Any]) -> KeyVersion:

@@ -79,7 +79,9 @@ READ_OPERATIONS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
         # Cloud Asset Inventory: ListAssets needs one permission per content type (RESOURCE ->
         # listResource; IAM_POLICY would need listIamPolicy, which the scan does not use), and every Asset
         # call needs serviceusage.services.use on the project whose quota it consumes
-        # (https://cloud.google.com/asset-inventory/docs/roles-permissions).
+        # (https://cloud.google.com/asset-inventory/docs/roles-permissions). The same ListAssets call, with
+        # the AI asset types of providers.gcp.ai, reads the AI resources' encryption settings: on the
+        # organization or folder, or on each project when the scan goes project by project.
         "AssetServiceClient": MappingProxyType(
             {
                 "list_assets": ("cloudasset.assets.listResource", "serviceusage.services.use"),
@@ -233,14 +235,16 @@ def required_role() -> dict[str, Any]:
     Predefined roles that together cover it: ``roles/cloudkms.viewer`` (locations, key rings, keys,
     versions), ``roles/iam.securityReviewer`` (every ``getIamPolicy``, ``iam.roles.get``),
     ``roles/browser`` (projects, folders and organization get/list), ``roles/cloudasset.viewer`` (asset
-    list and IAM policy search) plus ``roles/serviceusage.serviceUsageConsumer`` on the quota project,
+    list and IAM policy search; on every scanned project as well for a project-by-project scan, which
+    lists each project's AI resources) plus ``roles/serviceusage.serviceUsageConsumer`` on the quota project,
     which Cloud Asset Inventory calls also need (``serviceusage.services.use``: not in the other four).
     """
     return {
         "title": "keyaudit scanner (read-only)",
         "description": (
-            "Reads Cloud KMS keys, their IAM policies, the resource hierarchy and custom role "
-            "definitions for keyaudit. Grants no write, no key use and no secret access."
+            "Reads Cloud KMS keys, their IAM policies, the resource hierarchy, custom role "
+            "definitions and the encryption settings of AI resources (Cloud Asset Inventory) for "
+            "keyaudit. Grants no write, no key use and no secret access."
         ),
         "stage": "GA",
         "includedPermissions": required_permissions(),

@@ -13,6 +13,8 @@ A *cassette* is a JSON file holding a list of exchanges::
       "status": 200,                              # optional, default 200
       "response": {"keyRings": [...]},            # optional, default {}
       "error": "PERMISSION_DENIED",               # optional: answer a Google error instead
+      "raw": "{not json",                         # optional: this text as the body, instead of JSON
+      "fault": "stall",                           # optional: a transport fault, see below
       "times": 1,                                 # optional: serve at most this many times
       "comment": "free text"}]                    # optional, ignored
 
@@ -29,7 +31,12 @@ Matching, first exchange in order wins:
 
 An exchange with ``error`` answers the Google error JSON for that canonical status (``PERMISSION_DENIED``
 403, ``RESOURCE_EXHAUSTED`` 429, ...); ``error`` may also be an object ``{"status", "message", "reason",
-"domain", "metadata"}``. A request nothing matches gets a 404 ``NOT_FOUND`` error and is recorded in
+"domain", "metadata"}``. ``raw`` sends its text as the body, as is (a malformed answer).
+
+``fault`` answers with a broken transport instead (fault-injection tests): ``"stall"`` sends nothing until
+``ReplayServer(stall_seconds=...)`` pass (default 30) or the server stops, then closes the connection;
+``"reset"`` resets the connection (RST) before answering; ``"truncate"`` sends the status, the headers
+with the full ``Content-Length`` and only the first half of the body, then closes the connection. A request nothing matches gets a 404 ``NOT_FOUND`` error and is recorded in
 ``server.unmatched``. ``server.calls`` counts requests per path, ``server.requests`` keeps them all.
 
 The server binds 127.0.0.1 on an ephemeral port, never another interface.
@@ -41,6 +48,7 @@ import contextlib
 import copy
 import json
 import socket
+import struct
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -53,6 +61,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
     "ERROR_STATUS",
+    "FAULTS",
     "TRANSPORT_QUERY_PARAMS",
     "Exchange",
     "RecordedRequest",
@@ -113,8 +122,9 @@ _DEFAULT_MESSAGE = {
     "NOT_FOUND": "Requested entity was not found.",
 }
 _EXCHANGE_KEYS = frozenset(
-    {"method", "path", "query", "body", "status", "response", "error", "times", "comment"}
+    {"method", "path", "query", "body", "status", "response", "error", "raw", "fault", "times", "comment"}
 )
+FAULTS = frozenset({"stall", "reset", "truncate"})
 
 
 class _Readable(Protocol):
@@ -178,6 +188,8 @@ class Exchange:
     times: int | None = None
     source: str = ""
     hits: int = 0
+    raw: str | None = None  # the body as is, instead of ``response`` as JSON
+    fault: str | None = None  # one of FAULTS
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], source: str = "") -> Exchange:
@@ -204,6 +216,12 @@ class Exchange:
         status = raw.get("status")
         if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
             raise ValueError(f"{where}'status' must be an HTTP status code")
+        fault = raw.get("fault")
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"{where}'fault' must be one of {sorted(FAULTS)}")
+        body_text = raw.get("raw")
+        if body_text is not None and not isinstance(body_text, str):
+            raise ValueError(f"{where}'raw' must be a string")
         response = copy.deepcopy(raw.get("response", {}))
         error = raw.get("error")
         if error is not None:
@@ -235,6 +253,8 @@ class Exchange:
             response=response,
             times=times,
             source=source,
+            raw=body_text,
+            fault=fault,
         )
 
     @property
@@ -315,12 +335,32 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         scheme = (self.headers.get("Authorization") or "").split(" ", 1)[0] or None
-        status, payload = self.server.replay._respond(self.command, self.path, raw, scheme)
-        data = json.dumps(payload).encode("utf-8")
+        status, payload, exchange = self.server.replay._respond(self.command, self.path, raw, scheme)
+        fault = exchange.fault if exchange is not None else None
+        if fault == "stall":
+            self.server.replay._released.wait(self.server.replay.stall_seconds)
+            self.close_connection = True
+            return
+        if fault == "reset":
+            # SO_LINGER with a zero timeout: closing sends RST, not FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.close()
+            return
+        if exchange is not None and exchange.raw is not None:
+            data = exchange.raw.encode("utf-8")
+        else:
+            data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if fault == "truncate":
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
@@ -342,8 +382,11 @@ class ReplayServer:
         self,
         *cassettes: str | PathLike[str] | _Readable,
         exchanges: Iterable[Mapping[str, Any]] = (),
+        stall_seconds: float = 30.0,
     ) -> None:
         self._lock = threading.Lock()
+        self.stall_seconds = stall_seconds  # how long a "stall" fault holds its request
+        self._released = threading.Event()  # set by stop(): stalled requests give up at once
         self._exchanges: list[Exchange] = []
         for cassette in cassettes:
             self._exchanges.extend(load_cassette(cassette))
@@ -431,6 +474,7 @@ class ReplayServer:
             raise RuntimeError("ReplayServer already running")
         httpd = _HTTPServer((HOST, 0), _Handler)
         httpd.replay = self
+        self._released.clear()
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
         self._thread.name = f"gcp-replay-{self.port}"
@@ -443,6 +487,7 @@ class ReplayServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._released.set()
         httpd.shutdown()
         httpd.server_close()
         with self._lock:
@@ -475,7 +520,7 @@ class ReplayServer:
 
     def _respond(
         self, method: str, target: str, raw_body: bytes, authorization: str | None = None
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, Any, Exchange | None]:
         split = urlsplit(target)
         path = unquote(split.path)
         params = parse_qs(split.query, keep_blank_values=True)
@@ -493,6 +538,6 @@ class ReplayServer:
             for exchange in self._exchanges:
                 if exchange.matches(request):
                     exchange.hits += 1
-                    return exchange.status, copy.deepcopy(exchange.response)
+                    return exchange.status, copy.deepcopy(exchange.response), exchange
             self.unmatched.append(request)
-        return google_error("NOT_FOUND", f"keyaudit replay: no recorded exchange for {request}")
+        return (*google_error("NOT_FOUND", f"keyaudit replay: no recorded exchange for {request}"), None)

@@ -10,9 +10,12 @@ Two views of the same estate, as the two collection paths read it:
 * ``per_project_exchanges``: what ``providers.gcp.collect.GcpCollector`` asks for each project:
   Resource Manager v3 (the project by id, its ancestors, every allow policy with
   ``{"options": {"requestedPolicyVersion": 3}}`` in a POST body) and Cloud KMS (locations, key rings,
-  crypto keys, versions, and ``GET {ring or key}:getIamPolicy?options.requestedPolicyVersion=3``).
+  crypto keys, versions, and ``GET {ring or key}:getIamPolicy?options.requestedPolicyVersion=3``), and
+  the project's AI resources through ``list_assets`` on ``projects/NUMBER``.
 * ``asset_exchanges``: an ``organizations/O`` or ``folders/F`` scan through Cloud Asset Inventory:
-  ``list_assets`` (Cloud KMS asset types, ``contentType=1`` i.e. RESOURCE, ``pageSize=1000``),
+  ``list_assets`` (Cloud KMS asset types, ``contentType=1`` i.e. RESOURCE, ``pageSize=1000``; then the
+  AI asset types of ``providers.gcp.ai``, and ``projects.get`` by number for projects holding only AI
+  resources),
   ``searchAllIamPolicies`` (``pageSize=500``, bindings only, resources strictly below the scope), the
   full allow policies (audit configs) of the projects holding key rings and of every folder and
   organization above them, the IAM custom roles, and the Resource Manager enumeration the collector
@@ -40,9 +43,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from providers.gcp.ai import AI_ASSET_TYPES
+
 __all__ = [
     "KMS_ASSET_TYPES",
     "POLICY_ASSET_TYPES",
+    "AiResource",
     "CryptoKey",
     "CustomRole",
     "Estate",
@@ -51,6 +57,7 @@ __all__ = [
     "Organization",
     "Project",
     "Version",
+    "ai_resource_json",
     "asset_exchanges",
     "audit_config",
     "binding",
@@ -79,6 +86,12 @@ ASSET_PAGE_SIZE = 1000  # what the asset collector asks for (the list_assets max
 POLICY_PAGE_SIZE = 500  # idem for search_all_iam_policies
 DEFAULT_PAGE_SIZE = 100  # items per page of the KMS and Resource Manager lists, unless told otherwise
 CONTENT_TYPE_RESOURCE = 1  # asset_v1.ContentType.RESOURCE, as it travels with enum-encoding=int
+# The AI resources' listing, on an organization, folder or project.
+AI_LIST_QUERY: dict[str, Any] = {
+    "assetTypes": list(AI_ASSET_TYPES),
+    "contentType": CONTENT_TYPE_RESOURCE,
+    "pageSize": ASSET_PAGE_SIZE,
+}
 
 KMS_PREFIX = "//cloudkms.googleapis.com/"
 CRM_PREFIX = "//cloudresourcemanager.googleapis.com/"
@@ -295,6 +308,23 @@ class CryptoKey:
 
 
 @dataclass
+class AiResource:
+    """An AI workload resource as Cloud Asset Inventory lists it (``providers.gcp.ai.ASSET_TYPES``)."""
+
+    project_id: str
+    asset_type: str  # e.g. aiplatform.googleapis.com/Endpoint
+    path: str  # below projects/NUMBER, e.g. locations/us-central1/endpoints/4815162342
+    display_name: str
+    key: str | None = None  # the key (or key version) the resource names; None: Google default encryption
+    labels: dict[str, str] = field(default_factory=dict)
+    create_time: str = "2026-06-01T09:00:00.000000Z"
+
+    @property
+    def host(self) -> str:
+        return self.asset_type.split("/", 1)[0]
+
+
+@dataclass
 class CustomRole:
     name: str  # organizations/O/roles/R or projects/P/roles/R
     included_permissions: list[str]
@@ -319,6 +349,7 @@ class Estate:
     read_time: str = "2026-11-20T06:00:00.123456Z"  # Cloud Asset Inventory's snapshot time
     # EKM connection name -> keyManagementMode (MANUAL unless listed; CLOUD_KMS: coordinated external keys).
     ekm_modes: dict[str, str] = field(default_factory=dict)
+    ai_resources: list[AiResource] = field(default_factory=list)
 
     # -- lookups -----------------------------------------------------------------------------------
     def validate(self) -> Estate:
@@ -340,6 +371,13 @@ class Estate:
             if duplicates:
                 raise ValueError(f"duplicate {what}: {duplicates}")
         project_ids = {p.project_id for p in self.projects}
+        for resource in self.ai_resources:
+            if resource.project_id not in project_ids:
+                raise ValueError(f"AI resource {resource.path}: unknown project {resource.project_id}")
+            if resource.asset_type not in AI_ASSET_TYPES:
+                raise ValueError(
+                    f"AI resource {resource.path}: {resource.asset_type} is not an AI asset type"
+                )
         rings = {id(r) for r in self.key_rings}
         for ring in self.key_rings:
             if ring.project_id not in project_ids:
@@ -388,6 +426,9 @@ class Estate:
 
     def rings_of(self, project_id: str) -> list[KeyRing]:
         return [r for r in self.key_rings if r.project_id == project_id]
+
+    def ai_of(self, project_id: str) -> list[AiResource]:
+        return [r for r in self.ai_resources if r.project_id == project_id]
 
     def keys_of(self, ring: KeyRing) -> list[CryptoKey]:
         return [k for k in self.keys if k.ring is ring]
@@ -549,6 +590,63 @@ def ekm_connection_json(name: str, create_time: str, mode: str = "MANUAL") -> di
         "etag": _etag(["ekm", name]),
         "keyManagementMode": mode,
     }
+
+
+def ai_resource_json(estate: Estate, resource: AiResource) -> dict[str, Any]:
+    """The resource's REST JSON as Cloud Asset's ``resource.data`` carries it (named by project number)."""
+    found: dict[str, Any] = {
+        "name": f"{estate.project(resource.project_id).name}/{resource.path}",
+        "displayName": resource.display_name,
+        "createTime": resource.create_time,
+        "updateTime": resource.create_time,
+    }
+    if resource.labels:
+        found["labels"] = dict(resource.labels)
+    key = resource.key
+    if resource.host == "aiplatform.googleapis.com":
+        if key:
+            found["encryptionSpec"] = {"kmsKeyName": key}
+    elif resource.asset_type == "notebooks.googleapis.com/Instance":
+        boot: dict[str, Any] = {"diskSizeGb": "150", "diskType": "PD_BALANCED"}
+        boot |= {"diskEncryption": "CMEK", "kmsKey": key} if key else {"diskEncryption": "GMEK"}
+        found |= {"gceSetup": {"machineType": "n1-standard-4", "bootDisk": boot}, "state": "ACTIVE"}
+    elif resource.asset_type == "documentai.googleapis.com/Processor":
+        found |= {"type": "FORM_PARSER_PROCESSOR", "state": "ENABLED"}
+        if key:
+            found["kmsKeyName"] = key
+    elif resource.asset_type == "discoveryengine.googleapis.com/DataStore":
+        found |= {"industryVertical": "GENERIC", "contentConfig": "CONTENT_REQUIRED"}
+        if key:
+            location = resource.path.split("/")[1]
+            config = f"{estate.project(resource.project_id).name}/locations/{location}/cmekConfigs/default"
+            found["cmekConfig"] = {"name": config, "kmsKey": key, "state": "ACTIVE"}
+    return found
+
+
+def _ai_assets(estate: Estate, projects: Iterable[Project]) -> list[dict[str, Any]]:
+    """Cloud Asset ``list_assets`` items of the AI resources of ``projects``."""
+    assets = []
+    for project in projects:
+        ancestors = [project.name, *estate.ancestors(project.parent)]
+        for resource in estate.ai_of(project.project_id):
+            data = ai_resource_json(estate, resource)
+            assets.append(
+                {
+                    "name": f"//{resource.host}/{data['name']}",
+                    "assetType": resource.asset_type,
+                    "resource": {
+                        "version": "v1",
+                        "discoveryDocumentUri": f"https://{resource.host}/$discovery/rest",
+                        "discoveryName": resource.asset_type.rsplit("/", 1)[-1],
+                        "parent": CRM_PREFIX + project.name,
+                        "data": data,
+                        "location": resource.path.split("/")[1],
+                    },
+                    "ancestors": ancestors,
+                    "updateTime": resource.create_time,
+                }
+            )
+    return sorted(assets, key=lambda a: a["name"])
 
 
 def role_json(role: CustomRole) -> dict[str, Any]:
@@ -723,6 +821,13 @@ def per_project_exchanges(estate: Estate, page_size: int = DEFAULT_PAGE_SIZE) ->
         for name, created in dict(backends).items():
             mode = estate.ekm_modes.get(name, "MANUAL")
             out.add("GET", f"/v1/{name}", ekm_connection_json(name, created, mode))
+        # The project's AI resources, by number (by id when the project itself could not be read).
+        assets = _ai_assets(estate, [project])
+        parents = [project.name] + ([f"projects/{pid}"] if f"/v3/projects/{pid}" in out.overrides else [])
+        for parent in parents:
+            out.paged(
+                f"/v1/{parent}/assets", "assets", assets, page_size, query=AI_LIST_QUERY, extra=_read(estate)
+            )
     return combine(out.items, custom_role_exchanges(estate))
 
 
@@ -880,6 +985,10 @@ def _asset_error(reason: str, scope: str, permission: str) -> dict[str, Any]:
     }
 
 
+def _read(estate: Estate) -> dict[str, Any]:
+    return {"readTime": estate.read_time}
+
+
 def asset_exchanges(
     estate: Estate,
     scope: str,
@@ -930,8 +1039,21 @@ def asset_exchanges(
         query=search_query,
         error=search_error,
     )
+    out.paged(
+        f"/v1/{scope}/assets",
+        "assets",
+        _ai_assets(estate, projects),
+        assets_per_page,
+        query=AI_LIST_QUERY,
+        extra=_read(estate),
+        error=list_error,
+    )
     holders = [p for p in projects if estate.rings_of(p.project_id)]
-    _resource_manager(out, estate, holders, get=False)
+    # Projects holding AI resources only: Cloud Asset gives their number, projects.get their id.
+    ai_only = [p for p in projects if estate.ai_of(p.project_id) and p not in holders]
+    for project in ai_only:
+        out.add("GET", f"/v3/{project.name}", project_json(project))
+    _resource_manager(out, estate, holders + ai_only, get=False)
     return combine(out.items, custom_role_exchanges(estate), enumeration_exchanges(estate, scope, page_size))
 
 
@@ -943,12 +1065,19 @@ DEVELOPMENT = "folders/456789012345"
 PAYMENTS = "example-payments-prod"
 ANALYTICS = "example-analytics-prod"
 SANDBOX = "example-dev-sandbox"
+ML = "example-ml-prod"
 _PAYMENTS_NO, _ANALYTICS_NO, _SANDBOX_NO = "402518937140", "518273649051", "731946258013"
+_ML_NO = "624810357926"
 KMS = "cloudkms.googleapis.com"
 
 
 def _sa(name: str, project: str) -> str:
     return f"serviceAccount:{name}@{project}.iam.gserviceaccount.com"
+
+
+def _agent(number: str, domain: str) -> str:
+    """A Google-managed service agent of the project numbered ``number`` (gcp-sa-aiplatform, ...)."""
+    return f"serviceAccount:service-{number}@{domain}.iam.gserviceaccount.com"
 
 
 def demo_estate() -> Estate:
@@ -961,6 +1090,12 @@ def demo_estate() -> Estate:
     resources that pass and resources that fail; comments name the rules a resource is there for. The
     sandbox project is a coverage gap: an IAM deny policy keeps the scanner out of its Cloud KMS and its
     allow policy (``error_overrides``), while Cloud Asset Inventory still lists its keys.
+
+    AI workloads (``ai_*`` rules, ``key_origin_allowed``): the ML project holds Vertex AI resources only,
+    under an imported HSM key of the payments project used by its Vertex AI service agent alone (passes
+    every AI rule); the analytics project's Vertex AI resources of two tenants share an imported key that
+    BigQuery's agent can use too and a Vertex AI agent administers, its Document AI processor a software
+    key without rotation, and one of its endpoints has Google default encryption.
     """
     keyops = f"{ORG}/roles/keyOps"
     features = f"projects/{ANALYTICS}/roles/featureStoreKeyUser"
@@ -1043,6 +1178,16 @@ def demo_estate() -> Estate:
             labels={"env": "dev"},
             create_time="2024-09-02T08:15:33.204Z",
         ),
+        # AI resources only, their keys in the payments project: Cloud Asset names it by number.
+        Project(
+            ML,
+            _ML_NO,
+            PRODUCTION,
+            "ML platform (production)",
+            policy(binding("roles/viewer", "group:ml-platform@example.com")),
+            labels={"env": "prod", "cost-center": "cc-5120"},
+            create_time="2026-09-01T08:00:00.000Z",
+        ),
     ]
 
     payments = KeyRing(
@@ -1065,7 +1210,19 @@ def demo_estate() -> Estate:
     )
     partners = KeyRing(PAYMENTS, "europe", "partners", create_time="2024-01-22T15:00:12.000000Z")
     warehouse = KeyRing(ANALYTICS, "us", "warehouse", create_time="2023-02-20T17:45:00.000000Z")
-    archive = KeyRing(ANALYTICS, "us-central1", "archive", create_time="2023-06-01T08:00:00.000000Z")
+    archive = KeyRing(
+        ANALYTICS,
+        "us-central1",
+        "archive",
+        policy(
+            binding("roles/cloudkms.cryptoKeyEncrypterDecrypter", _agent(_ANALYTICS_NO, "gcp-sa-aiplatform")),
+            # ai_service_not_key_admin fails: Vertex AI's custom-code agent administers the ring's keys.
+            binding("roles/cloudkms.admin", _agent(_ANALYTICS_NO, "gcp-sa-aiplatform-cc")),
+        ),
+        create_time="2023-06-01T08:00:00.000000Z",
+    )
+    # The ML project's keys: Vertex AI needs them in the region of its resources.
+    vertex = KeyRing(PAYMENTS, "us-central1", "vertex-fraud", create_time="2026-10-26T09:00:00.000000Z")
     scratch = KeyRing(
         SANDBOX,
         "global",
@@ -1202,6 +1359,10 @@ def demo_estate() -> Estate:
             policy=policy(
                 binding("roles/cloudkms.cryptoKeyEncrypterDecrypter", _sa("ml-training", ANALYTICS)),
                 binding(features, _sa("feature-store", ANALYTICS)),
+                binding(
+                    "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                    _agent(_ANALYTICS_NO, "gcp-sa-prod-dai-core"),
+                ),
             ),
         ),
         # key_not_publicly_accessible fails: anyone on the internet may encrypt with it.
@@ -1235,7 +1396,9 @@ def demo_estate() -> Estate:
             ],
             primary=2,
         ),
-        # Imported (BYOK) key material in an HSM: import-only, never rotated by Cloud KMS.
+        # Imported (BYOK) key material in an HSM: import-only, never rotated by Cloud KMS. It protects
+        # Vertex AI resources of two tenants and BigQuery's agent can use it (ai_workload_keys_dedicated
+        # fails); its material is a year old (ai_workload_keys_meet_policy fails).
         CryptoKey(
             archive,
             "tabular-import",
@@ -1244,6 +1407,20 @@ def demo_estate() -> Estate:
             labels={"data_classification": "confidential", "origin": "on-prem-hsm"},
             versions=[Version(1, "ENABLED", "HSM", "2025-11-12T14:30:00.000000Z")],
             primary=1,
+        ),
+        # Every AI rule passes: imported into an HSM a month ago, used by the ML project's Vertex AI
+        # service agent only, for one tenant's resources.
+        CryptoKey(
+            vertex,
+            "fraud-models-byok",
+            protection_level="HSM",
+            import_only=True,
+            labels={"data_classification": "confidential", "tenant": "payments"},
+            versions=[Version(1, "ENABLED", "HSM", "2026-10-26T09:30:00.000000Z")],
+            primary=1,
+            policy=policy(
+                binding("roles/cloudkms.cryptoKeyEncrypterDecrypter", _agent(_ML_NO, "gcp-sa-aiplatform"))
+            ),
         ),
         # The sandbox: the scanner is denied there (see error_overrides); Cloud Asset still sees the keys.
         CryptoKey(
@@ -1317,15 +1494,83 @@ def demo_estate() -> Estate:
             },
         },
     }
+    # The per-project path asks Cloud Asset for the sandbox's AI resources: denied by the same policy.
+    overrides[f"/v1/projects/{_SANDBOX_NO}/assets"] = {
+        "status": "PERMISSION_DENIED",
+        "message": denied.format(
+            permission="cloudasset.assets.listResource", resource=f"projects/{_SANDBOX_NO}"
+        ),
+        "reason": "IAM_PERMISSION_DENIED",
+        "domain": "cloudasset.googleapis.com",
+        "metadata": {"permission": "cloudasset.assets.listResource", "resource": f"projects/{_SANDBOX_NO}"},
+    }
+    byok = vertex.resource_name + "/cryptoKeys/fraud-models-byok"
+    tabular = archive.resource_name + "/cryptoKeys/tabular-import"
+    ai_resources = [
+        AiResource(
+            ML,
+            "aiplatform.googleapis.com/Endpoint",
+            "locations/us-central1/endpoints/7310524981",
+            "fraud-scoring",
+            key=byok,
+            labels={"tenant": "payments", "env": "prod"},
+            create_time="2026-10-28T10:00:00.000000Z",
+        ),
+        AiResource(
+            ML,
+            "aiplatform.googleapis.com/Model",
+            "locations/us-central1/models/2208391745",
+            "fraud-detector",
+            key=f"{byok}/cryptoKeyVersions/1",  # a key version: it names its key
+            labels={"tenant": "payments", "env": "prod"},
+            create_time="2026-10-27T15:00:00.000000Z",
+        ),
+        AiResource(
+            ANALYTICS,
+            "aiplatform.googleapis.com/Dataset",
+            "locations/us-central1/datasets/6120458832",
+            "tabular-training",
+            key=tabular,
+            labels={"tenant": "retail"},
+            create_time="2025-11-20T09:00:00.000000Z",
+        ),
+        AiResource(
+            ANALYTICS,
+            "aiplatform.googleapis.com/CustomJob",
+            "locations/us-central1/customJobs/918273645",
+            "churn-training-20261102",
+            key=f"{tabular}/cryptoKeyVersions/1",
+            labels={"tenant": "insurance"},
+            create_time="2026-11-02T04:00:00.000000Z",
+        ),
+        # ai_resource_uses_customer_managed_key fails: Google default encryption.
+        AiResource(
+            ANALYTICS,
+            "aiplatform.googleapis.com/Endpoint",
+            "locations/us-central1/endpoints/5544332211",
+            "churn-scoring",
+            labels={"tenant": "insurance"},
+            create_time="2026-11-03T08:00:00.000000Z",
+        ),
+        AiResource(
+            ANALYTICS,
+            "documentai.googleapis.com/Processor",
+            "locations/us/processors/3f9a6c0b21d4e857",
+            "claims-parser",
+            key=warehouse.resource_name + "/cryptoKeys/ml-features",
+            create_time="2026-02-11T13:00:00.000000Z",
+        ),
+    ]
     return Estate(
         organization=org,
         folders=folders,
         projects=projects,
-        key_rings=[payments, signing, partners, warehouse, archive, scratch],
+        key_rings=[payments, signing, partners, warehouse, archive, vertex, scratch],
         keys=keys,
         custom_roles=roles,
         error_overrides=overrides,
         locations=("global", "europe", "europe-west1", "us", "us-central1", "us-east1"),
+        ai_resources=ai_resources,
     ).validate()
 
 

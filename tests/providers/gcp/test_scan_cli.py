@@ -56,15 +56,21 @@ def test_organization_scan_through_cloud_asset_with_adc_from_a_key_file(keyaudit
     assert requests[0].method == "POST" and requests[0].path == "/token"
     assert {r.authorization for r in requests[1:]} == {"Bearer"}
     assert "ya29.keyaudit-test" not in run.stdout + run.stderr
-    # The organization cost a few Cloud Asset calls, not a dozen calls per project.
+    # The organization cost a few Cloud Asset calls, not a dozen calls per project: one listing of its
+    # Cloud KMS resources, one of its AI resources, one policy search.
     paths = Counter(r.path for r in requests)
-    assert paths[f"/v1/{sim.ORG}/assets"] == 1 and paths[f"/v1/{sim.ORG}:searchAllIamPolicies"] == 1
+    assert paths[f"/v1/{sim.ORG}/assets"] == 2 and paths[f"/v1/{sim.ORG}:searchAllIamPolicies"] == 1
     assert not [r for r in requests if r.path.endswith("/cryptoKeys")]
     document, findings = _findings(run.stdout)
     notes = document["scan"]["inventory"]["notes"]
     assert notes[f"gcp.path[{sim.ORG}]"] == "asset_inventory"
-    assert document["scan"]["inventory"]["keys"] == 14
-    assert {s["uid"] for s in document["scan"]["scopes"]} == {sim.PAYMENTS, sim.ANALYTICS, sim.SANDBOX}
+    assert document["scan"]["inventory"]["keys"] == 15
+    assert {s["uid"] for s in document["scan"]["scopes"]} == {
+        sim.PAYMENTS,
+        sim.ANALYTICS,
+        sim.SANDBOX,
+        sim.ML,
+    }
     assert findings[("scan_coverage_complete", sim.SANDBOX)] == "fail"
     assert findings[("scan_coverage_complete", sim.PAYMENTS)] == "pass"
     assert "fail" in {
@@ -104,8 +110,9 @@ def test_folder_scan_falls_back_to_per_project_when_cloud_asset_is_denied(keyaud
     document, findings = _findings(run.stdout)
     path = document["scan"]["inventory"]["notes"][f"gcp.path[{sim.PRODUCTION}]"]
     assert path.startswith("per_project (Cloud Asset Inventory unavailable: access_denied")
-    # Only the Production folder's projects, both read completely by the fallback.
-    assert {s["uid"] for s in document["scan"]["scopes"]} == {sim.PAYMENTS, sim.ANALYTICS}
+    # Only the Production folder's projects holding keys, both read completely by the fallback (the ML
+    # project, AI resources only, is named by Cloud Asset alone: the fallback enumerates it, and reads it).
+    assert {s["uid"] for s in document["scan"]["scopes"]} == {sim.PAYMENTS, sim.ANALYTICS, sim.ML}
     assert findings[("scan_coverage_complete", sim.PAYMENTS)] == "pass"
     assert run.returncode == 3
 

@@ -122,8 +122,12 @@ def test_an_organization_and_a_folder_inside_it_read_each_project_once() -> None
         options = GcpOptions(organization=sim.ORG, folder=sim.PRODUCTION, endpoint=server.url, anonymous=True)
         inventory = normalise(GcpCollector(options, NullProgress()).collect())
     uids = [k.uid for k in inventory.keys]
-    assert len(uids) == len(set(uids)) == 14
-    assert sorted(s.uid for s in inventory.scopes) == sorted({sim.PAYMENTS, sim.ANALYTICS, sim.SANDBOX})
+    assert len(uids) == len(set(uids)) == 15
+    assert sorted(s.uid for s in inventory.scopes) == sorted(
+        {sim.PAYMENTS, sim.ANALYTICS, sim.SANDBOX, sim.ML}
+    )
+    # The AI resources too: each once.
+    assert len(inventory.resources) == len({r.uid for r in inventory.resources}) == 6
 
 
 def test_organization_and_folder_bindings_are_kept_once_for_all_projects() -> None:

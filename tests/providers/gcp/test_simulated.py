@@ -403,14 +403,17 @@ def test_demo_estate_through_both_collection_paths() -> None:
     inventories = {}
     for path, options in (
         ("asset", GcpOptions(organization=sim.ORG, anonymous=True)),
-        ("per_project", GcpOptions(projects=(sim.PAYMENTS, sim.ANALYTICS, sim.SANDBOX), anonymous=True)),
+        (
+            "per_project",
+            GcpOptions(projects=(sim.PAYMENTS, sim.ANALYTICS, sim.SANDBOX, sim.ML), anonymous=True),
+        ),
     ):
         with ReplayServer(exchanges=exchanges) as server:
             options.endpoint = server.url
             inventories[path] = normalise(GcpCollector(options, NullProgress()).collect())
             assert [str(r) for r in server.unmatched] == [], path
     asset, per_project = inventories["asset"], inventories["per_project"]
-    assert len(asset.keys) == 14
+    assert len(asset.keys) == 15
     # The sandbox's Cloud KMS is denied: only Cloud Asset Inventory sees its two keys.
     assert {k.uid for k in asset.keys} - {k.uid for k in per_project.keys} == {
         f"projects/{sim.SANDBOX}/locations/global/keyRings/scratch/cryptoKeys/scratch-key",
