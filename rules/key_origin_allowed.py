@@ -10,6 +10,7 @@ expose whether material was imported) is UNKNOWN.
 from collections.abc import Iterator
 
 from rules._access import judged_keys
+from scanner.inventory import KeyAspect
 from scanner.rule import Context, RuleMeta, RuleResult, Severity, Status
 
 ALL_ORIGINS = frozenset({"generated", "imported", "external"})
@@ -57,7 +58,7 @@ def evaluate(ctx: Context) -> Iterator[RuleResult]:
             "protects_ai_workloads": use is not None,
             "ai_services": list(use.services) if use else [],
         }
-        if key.origin is None and permitted >= ALL_ORIGINS:
+        if key.origin is None and permitted >= ALL_ORIGINS and KeyAspect.METADATA not in key.unreadable:
             yield RuleResult.for_key(
                 key, Status.PASS, f"The policy allows every key origin, so key {key.uid}'s (not reported by the "
                 "platform) is allowed.", **evidence,

@@ -40,3 +40,10 @@ def test_an_unreported_origin_passes_only_when_every_origin_is_allowed() -> None
         _run((azure,), resources=(resource("endpoint-config/a", keys=(azure.uid,)),))[azure.uid].status
         is Status.UNKNOWN
     )
+
+
+def test_a_key_whose_metadata_was_unreadable_is_never_a_pass() -> None:
+    from scanner.inventory import KeyAspect
+
+    unread = key("unread", origin=None, unreadable=frozenset({KeyAspect.METADATA}))
+    assert _run((unread,), policy={})[unread.uid].status is Status.UNKNOWN
