@@ -21,3 +21,11 @@ def test_every_fault_is_injected_into_every_provider() -> None:
 def test_case_ids_are_unique() -> None:
     ids = Counter(case.id for case in all_cases())
     assert [case_id for case_id, count in ids.items() if count > 1] == []
+
+
+def test_the_readme_carries_the_same_matrix() -> None:
+    document = DOCUMENT.read_text(encoding="utf-8")
+    start = document.index("| Fault | AWS | GCP | Azure |")
+    table = document[start : document.index("\n\n", start)]
+    readme = (DOCUMENT.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert table in readme, "README.md's fault matrix differs from docs/fault-matrix.md: copy the table over"
