@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 import boto3
@@ -30,6 +32,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
 
+from providers.aws import ai
 from providers.aws.readonly import ReadOnlyViolation, install_guard
 from providers.recorder import Recorder
 from scanner import __version__
@@ -85,6 +88,7 @@ class AwsOptions:
             org_role=options.get("org_role"),
             accounts=tuple(options.get("accounts") or ()),
             concurrency=concurrency,
+            max_attempts=int(_positive_env(MAX_ATTEMPTS_ENV, MAX_ATTEMPTS, int)),
             shard=options.get("shard"),
         )
 
@@ -102,12 +106,28 @@ class RawKey:
 
 
 @dataclass
+class RawAiResource:
+    """A SageMaker or Bedrock resource (``ai.RESOURCE_TYPES``) as listed and described."""
+
+    native_type: str
+    arn: str
+    name: str
+    ident: str  # what its describe call takes
+    detail: dict[str, Any] | None = None  # None: not described
+    tags: Any = None  # as the service sends them; None: not read
+    parts: list[tuple[str, dict[str, Any] | None]] | None = None  # knowledge base data sources (id, answer)
+    failed: set[str] = field(default_factory=set)  # API operations that failed for this resource
+
+
+@dataclass
 class RawRegion:
     region: str
     keys: list[RawKey] | None = None  # None: the keys could not be listed
     aliases: list[dict[str, Any]] | None = None
     custom_key_stores: list[dict[str, Any]] | None = None
     hsm_clusters: list[dict[str, Any]] | None = None
+    ai_resources: list[RawAiResource] = field(default_factory=list)
+    ai_unlisted: set[str] = field(default_factory=set)  # native types whose listing failed here
 
 
 @dataclass
@@ -125,7 +145,10 @@ class RawAccount:
     parents: tuple[ScopeRef, ...] = ()
     regions: list[RawRegion] = field(default_factory=list)
     iam: dict[str, list[dict[str, Any]]] | None = None  # GetAccountAuthorizationDetails, pages merged
-    trails: list[RawTrail] | None = None  # None: CloudTrail could not be read in every scanned region
+    trails: list[RawTrail] | None = None  # None: CloudTrail could not be read in any scanned region
+    # Regions whose DescribeTrails failed: their logging is unknown. The others are still judged: every
+    # trail that covers a region (its own, or a multi-region trail) is listed by that region's call.
+    trail_regions_unread: set[str] = field(default_factory=set)
     reachable: bool = True  # False: no credentials for this account (e.g. AssumeRole failed)
     regions_unknown: bool = False  # the enabled regions could not be listed: others may hold keys
 
@@ -178,7 +201,13 @@ def classify(exc: BaseException) -> ErrorClass:
         return ErrorClass.SERVICE_ERROR
     if isinstance(exc, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError):
         return ErrorClass.TIMEOUT
-    if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionError):
+    # HTTPClientError: ConnectionClosedError (a reset or a dropped connection) and the like.
+    if isinstance(
+        exc,
+        botocore.exceptions.EndpointConnectionError
+        | botocore.exceptions.ConnectionError
+        | botocore.exceptions.HTTPClientError,
+    ):
         return ErrorClass.NETWORK
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
         return ErrorClass.ACCESS_DENIED
@@ -235,7 +264,9 @@ class AwsCollector:
     # ------------------------------------------------------------------ calls
     def _client(self, session: boto3.Session, service: str, region: str) -> Any:
         return _checked(
-            install_guard(session.client(service, region_name=region, config=self.config), self.recorder.count)
+            install_guard(
+                session.client(service, region_name=region, config=self.config), self.recorder.count
+            )
         )
 
     def _account(self, account_id: str, session: boto3.Session) -> _Account:
@@ -267,7 +298,7 @@ class AwsCollector:
         def pages() -> list[dict[str, Any]]:
             items: list[dict[str, Any]] = []
             for page in client.get_paginator(operation).paginate(**kwargs):
-                items.extend(page.get(result_key, []))
+                items.extend(_listed(page, result_key, api))
             return items
 
         return self.call(account, region, api, pages)
@@ -294,7 +325,10 @@ class AwsCollector:
                 pool.submit(self._collect_region, raw, account, region, task)
                 for raw, account, region in units
             ]
-            for future in (*account_futures, *region_futures):
+            ai_futures = [
+                pool.submit(self._list_ai_resources, raw, account, region) for raw, account, region in units
+            ]
+            for future in (*account_futures, *region_futures, *ai_futures):
                 future.result()
             self._resolve_organization_trails(raw_accounts, sessions)
             key_futures = []
@@ -310,6 +344,7 @@ class AwsCollector:
                         pool.submit(self._collect_key, account, region.region, key, keys_task)
                         for key in region.keys
                     )
+            key_futures.extend(self._submit_ai_resources(pool, raw_accounts, sessions))
             for future in key_futures:
                 future.result()
             store_futures = [
@@ -426,7 +461,16 @@ class AwsCollector:
         )
         core = botocore.session.get_session()
         core._credentials = credentials  # the documented way to hand a session refreshable credentials
-        return boto3.Session(botocore_session=core, region_name=home)
+        # Share the base session's API-model loader: a fresh session re-reads and re-parses every service
+        # model and endpoint rule set from disk, which was most of the scan's CPU time and ~15 MiB per
+        # account in a 200-account organization (benchmarks/aws_org_scale.py).
+        loader = base._session.get_component("data_loader")
+        core.register_component("data_loader", loader)
+        session = boto3.Session(botocore_session=core, region_name=home)
+        # boto3 appends its model path to the loader for every Session: drop the repeats. Only trailing
+        # duplicates go, so a model lookup running in another thread never misses a path.
+        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+        return session
 
     def _plan_regions(
         self, pool: ThreadPoolExecutor, accounts: list[RawAccount], sessions: dict[str, _Account], home: str
@@ -474,19 +518,22 @@ class AwsCollector:
 
     def _trails(self, raw: RawAccount, account: _Account) -> list[RawTrail] | None:
         by_arn: dict[str, RawTrail] = {}
-        complete = True
+        complete = False  # True once one region's trails were listed
         for region in raw.regions:
             trail_client = account.client("cloudtrail", region.region)
             answer = self.call(
                 raw.account_id,
                 region.region,
                 "cloudtrail:DescribeTrails",
-                lambda c=trail_client: c.describe_trails(includeShadowTrails=True),
+                lambda c=trail_client: _listed(
+                    c.describe_trails(includeShadowTrails=True), "trailList", "cloudtrail:DescribeTrails"
+                ),
             )
             if answer is None:
-                complete = False
+                raw.trail_regions_unread.add(region.region)
                 continue
-            for trail in answer.get("trailList", []):
+            complete = True
+            for trail in answer:
                 by_arn.setdefault(trail.get("TrailARN") or trail.get("Name", ""), RawTrail(trail=trail))
         for arn, entry in by_arn.items():
             owner = _arn_account(arn)
@@ -580,25 +627,204 @@ class AwsCollector:
             def pages() -> list[dict[str, Any]]:
                 paginator = kms.get_paginator(operation)
                 return [
-                    item for page in paginator.paginate(KeyId=key.key_id) for item in page.get(result_key, [])
+                    item
+                    for page in paginator.paginate(KeyId=key.key_id)
+                    for item in _listed(page, result_key, f"kms:{api}")
                 ]
 
             return fetch(api, pages)
 
-        described = fetch("DescribeKey", lambda: kms.describe_key(KeyId=key.key_id))
-        key.metadata = (described or {}).get("KeyMetadata")
+        # Answers without the field the call exists for are recorded as malformed, never read as "none".
+        key.metadata = fetch(
+            "DescribeKey",
+            lambda: _required(kms.describe_key(KeyId=key.key_id), "KeyMetadata", "kms:DescribeKey"),
+        )
         if key.metadata is None or key.metadata.get("KeyManager") == "AWS":
             task.advance()
             return  # AWS-managed keys are inventory only; their policy is AWS's
         if _rotation_applies(key.metadata):
             key.rotation = fetch(
-                "GetKeyRotationStatus", lambda: kms.get_key_rotation_status(KeyId=key.key_id)
+                "GetKeyRotationStatus",
+                lambda: _with(
+                    kms.get_key_rotation_status(KeyId=key.key_id),
+                    "KeyRotationEnabled",
+                    "kms:GetKeyRotationStatus",
+                ),
             )
-        answer = fetch("GetKeyPolicy", lambda: kms.get_key_policy(KeyId=key.key_id, PolicyName="default"))
-        key.policy = answer.get("Policy") if answer is not None else None
+        key.policy = fetch(
+            "GetKeyPolicy",
+            lambda: _required(
+                kms.get_key_policy(KeyId=key.key_id, PolicyName="default"), "Policy", "kms:GetKeyPolicy"
+            ),
+        )
         key.grants = listing("ListGrants", "list_grants", "Grants")
         key.tags = listing("ListResourceTags", "list_resource_tags", "Tags")
         task.advance()
+
+    # ------------------------------------------------------------------ AI workloads (SageMaker, Bedrock)
+    def _list_ai_resources(self, raw: RawAccount, account: _Account, region_name: str) -> None:
+        """One listing per AI resource type (``ai.RESOURCE_TYPES``) where its service is offered."""
+        region = next(r for r in raw.regions if r.region == region_name)
+        since = datetime.now(UTC) - timedelta(days=ai.JOB_LOOKBACK_DAYS)
+        for kind in ai.RESOURCE_TYPES.values():
+            if not _offered(kind.client, region_name, self.partition):
+                continue
+            client = account.client(kind.client, region_name)
+            api = f"{kind.client}:{_api_name(client, kind.list_operation)}"
+            kwargs: dict[str, Any] = {"CreationTimeAfter": since} if kind.recent_only else {}
+            if kind.page_size:
+                kwargs["PaginationConfig"] = {"PageSize": kind.page_size}
+
+            def listing(
+                kind: ai.ResourceType = kind, client: Any = client, api: str = api, kwargs: Any = kwargs
+            ) -> list[RawAiResource]:
+                found = []
+                for item in _pages(client, kind.list_operation, kind.list_key, api, **kwargs):
+                    ident = str(item[kind.id_field])  # KeyError: a malformed answer, recorded as such
+                    arn = (
+                        str(item[kind.arn_field])
+                        if kind.arn_field
+                        else f"arn:{self.partition}:{kind.service}:{region_name}:{raw.account_id}:"
+                        + kind.arn_resource.format(id=ident)
+                    )
+                    name = str(item.get(kind.name_field) or ident)
+                    found.append(RawAiResource(native_type=kind.native_type, arn=arn, name=name, ident=ident))
+                return found
+
+            listed = self.call(raw.account_id, region_name, api, listing)
+            if listed is None:
+                region.ai_unlisted.add(kind.native_type)
+            else:
+                region.ai_resources.extend(listed)
+
+    def _submit_ai_resources(
+        self, pool: ThreadPoolExecutor, accounts: list[RawAccount], sessions: dict[str, _Account]
+    ) -> list[Any]:
+        futures: list[Any] = []
+        for raw in accounts:
+            for region in raw.regions:
+                if not region.ai_resources:
+                    continue
+                task = self.progress.task(
+                    f"AWS {raw.account_id} {region.region} AI resources", total=len(region.ai_resources)
+                )
+                account = sessions[raw.account_id]
+                futures.extend(
+                    pool.submit(self._collect_ai_resource, account, region.region, resource, task)
+                    for resource in region.ai_resources
+                )
+        return futures
+
+    def _collect_ai_resource(
+        self, account: _Account, region: str, resource: RawAiResource, task: Any
+    ) -> None:
+        """Describe, tags and (knowledge bases) each data source: two calls per resource, plus one and
+        one per data source for a knowledge base."""
+        kind = ai.RESOURCE_TYPES[resource.native_type]
+        client = account.client(kind.client, region)
+
+        def fetch(operation: str, fn: Callable[[str], T]) -> T | None:
+            api = f"{kind.client}:{_api_name(client, operation)}"
+            result = self.call(account.account_id, region, api, lambda: fn(api), resource.arn)
+            if result is None:
+                resource.failed.add(api)
+            return result
+
+        def described(api: str) -> dict[str, Any]:
+            answer = getattr(client, kind.describe_operation)(**{kind.describe_param: resource.ident})
+            if kind.answer_field:
+                return dict(_required(answer, kind.answer_field, api))
+            _required(answer, kind.arn_field or "", api)
+            return {k: v for k, v in answer.items() if k != "ResponseMetadata"}
+
+        resource.detail = fetch(kind.describe_operation, described)
+        if resource.detail is None:
+            task.advance()
+            return  # its encryption is unknown: tags and parts would not change that
+        reader = ai.TAG_READERS[kind.client]
+
+        def tags(api: str) -> Any:
+            if reader.paginated:
+                return list(
+                    _pages(client, reader.operation, reader.result_key, api, **{reader.param: resource.arn})
+                )
+            return _required(
+                getattr(client, reader.operation)(**{reader.param: resource.arn}), reader.result_key, api
+            )
+
+        resource.tags = fetch(reader.operation, tags)
+        if kind.parts is not None:
+            resource.parts = self._ai_parts(kind.parts, client, resource, fetch)
+        task.advance()
+
+    @staticmethod
+    def _ai_parts(
+        part: ai.PartType, client: Any, resource: RawAiResource, fetch: Callable[..., Any]
+    ) -> list[tuple[str, dict[str, Any] | None]] | None:
+        """Each sub-resource (a knowledge base's data sources) listed and described; None: not listed."""
+        parent = {part.parent_param: resource.ident}
+
+        def ids(api: str) -> list[str]:
+            pages = _pages(client, part.list_operation, part.list_key, api, **parent)
+            return [str(item[part.id_field]) for item in pages]
+
+        def described(api: str, ident: str) -> dict[str, Any]:
+            answer = getattr(client, part.describe_operation)(**parent, **{part.describe_param: ident})
+            return dict(_required(answer, part.answer_field, api))
+
+        listed = fetch(part.list_operation, ids)
+        if listed is None:
+            return None
+        return [(i, fetch(part.describe_operation, lambda api, i=i: described(api, i))) for i in listed]
+
+
+def _pages(client: Any, operation: str, result_key: str, api: str, **kwargs: Any) -> Iterable[Any]:
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from _listed(page, result_key, api)
+
+
+@cache
+def _endpoint_data() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+# Services botocore's endpoint data does not list anywhere: they go where their parent service goes.
+_ENDPOINT_PARENT = {"bedrock-agent": "bedrock"}
+
+
+@cache
+def _offered(service: str, region: str, partition: str) -> bool:
+    """Whether botocore's endpoint data offers ``service`` in ``region``: elsewhere its endpoint does not
+    resolve and there is nothing to list (a connection error would read as a coverage gap). A service the
+    data does not know at all is taken to be offered."""
+    for name in (service, _ENDPOINT_PARENT.get(service)):
+        if name:
+            regions = _endpoint_data().get_available_regions(name, partition_name=partition)
+            if regions:
+                return region in regions
+    return True
+
+
+def _required(answer: Mapping[str, Any], name: str, api: str) -> Any:
+    """``answer[name]``; an answer without it is malformed (raised, so the call is recorded as failed)."""
+    if answer.get(name) is None:
+        raise botocore.parsers.ResponseParserError(f"{api}: answer without {name}")
+    return answer[name]
+
+
+def _with(answer: dict[str, Any], name: str, api: str) -> dict[str, Any]:
+    """``answer`` itself, once it is known to carry ``name``."""
+    _required(answer, name, api)
+    return answer
+
+
+def _listed(page: Mapping[str, Any], result_key: str, api: str) -> list[Any]:
+    """The items of one page. AWS always sends the list, empty or not: a page without it is a malformed
+    answer (read as an empty list, a region would look as if it had no keys)."""
+    items = page.get(result_key)
+    if not isinstance(items, list):
+        raise botocore.parsers.ResponseParserError(f"{api}: answer without its {result_key} list")
+    return items
 
 
 def _checked(client: Any) -> Any:
@@ -616,10 +842,12 @@ def _refuse_unreadable(operation_model: Any, response_dict: dict[str, Any], **_:
     name = operation_model.name
     declared = str((response_dict.get("headers") or {}).get("content-length") or "")
     if declared.isdigit() and int(declared) != len(body):
-        raise botocore.parsers.ResponseParserError(f"{name}: answer cut short ({len(body)} of {declared} bytes)")
-    protocol = getattr(operation_model.service_model, "resolved_protocol", None) or operation_model.metadata.get(
-        "protocol"
-    )
+        raise botocore.parsers.ResponseParserError(
+            f"{name}: answer cut short ({len(body)} of {declared} bytes)"
+        )
+    protocol = getattr(
+        operation_model.service_model, "resolved_protocol", None
+    ) or operation_model.metadata.get("protocol")
     if body and protocol in ("json", "rest-json") and int(response_dict.get("status_code") or 0) < 300:
         try:
             json.loads(body)

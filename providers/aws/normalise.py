@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from providers.aws import ai
 from providers.aws.actions import capabilities_for
-from providers.aws.collect import RawAccount, RawEstate, RawKey, RawRegion, RawTrail
+from providers.aws.collect import RawAccount, RawAiResource, RawEstate, RawKey, RawRegion, RawTrail
 from providers.aws.policy import (
     PolicyParseError,
     PrincipalRef,
@@ -35,6 +36,7 @@ from scanner.inventory import (
     CollectionError,
     CollectionInfo,
     ConnectionState,
+    Encryption,
     ErrorClass,
     HsmCluster,
     Inventory,
@@ -50,8 +52,10 @@ from scanner.inventory import (
     KeyType,
     Principal,
     PrincipalKind,
+    ProtectedResource,
     ProtectionLevel,
     Provider,
+    ResourceAspect,
     Rotation,
     Scope,
     ScopeAspect,
@@ -141,6 +145,7 @@ def normalise(estate: RawEstate, info: CollectionInfo | None = None) -> Inventor
         principals=tuple(principals[uid] for uid in sorted(principals)),
         bindings=tuple(binding for part in parts for binding in part.bindings),
         audit_logging=tuple(coverage for part in parts for coverage in part.audit),
+        resources=tuple(resource for part in parts for resource in part.resources),
         errors=(*estate.errors, *(error for part in parts for error in part.errors)),
     )
 
@@ -160,6 +165,7 @@ class _Account:
         self.iam = _Iam(raw.iam, raw.account_id) if raw.iam is not None else None
         for region in raw.regions:
             self._region(region)
+        self.resources = list(self._ai_resources())
         if self.iam is not None:
             self.principals.extend(self.iam.principals())
             self.bindings.extend(self.iam.scope_bindings())
@@ -192,14 +198,18 @@ class _Account:
         gaps = set()
         if self.raw.iam is None or (self.iam is not None and self.iam.problems):
             gaps.add(ScopeAspect.ACCESS)
-        if self.raw.trails is None or any(
-            t.status is None or t.event_selectors is None for t in self.raw.trails
+        if (
+            self.raw.trails is None
+            or self.raw.trail_regions_unread
+            or any(t.status is None or t.event_selectors is None for t in self.raw.trails)
         ):
             gaps.add(ScopeAspect.AUDIT_LOGGING)
         if any(r.keys is None for r in self.raw.regions):
             gaps.add(ScopeAspect.KEYS)
+        if any(r.ai_unlisted for r in self.raw.regions):
+            gaps.add(ScopeAspect.AI_RESOURCES)
         if self.raw.regions_unknown:
-            gaps.update({ScopeAspect.KEYS, ScopeAspect.AUDIT_LOGGING})
+            gaps.update({ScopeAspect.KEYS, ScopeAspect.AUDIT_LOGGING, ScopeAspect.AI_RESOURCES})
         return frozenset(gaps)
 
     # ------------------------------------------------------------------ regions, stores, keys
@@ -309,6 +319,21 @@ class _Account:
         )
         manager = KeyManager.PROVIDER if meta.get("KeyManager") == "AWS" else KeyManager.CUSTOMER
         unreadable = self._key_gaps(raw, manager, aliases_unread)
+        unexpected = _unexpected_values(meta)
+        if unexpected:
+            # The fields stay None (rules say UNKNOWN); the error makes it a coverage finding too.
+            unreadable.add(KeyAspect.METADATA)
+            self.errors.append(
+                CollectionError(
+                    provider=Provider.AWS,
+                    scope=self.account,
+                    location=region,
+                    api="kms:DescribeKey",
+                    error_class=ErrorClass.MALFORMED_RESPONSE,
+                    message=f"values keyaudit does not know: {', '.join(unexpected)}"[:500],
+                    resource=raw.arn,
+                )
+            )
         policy_access = None
         if manager is KeyManager.CUSTOMER and raw.policy is not None:
             policy_access = self._key_policy(raw.policy, raw.arn, region)
@@ -407,7 +432,7 @@ class _Account:
             via = "key policy: " + ", ".join(grant.statements) if grant.statements else "key policy"
             ref = PrincipalRef(uid=grant.principal, kind=grant.kind, external=grant.external)
             self._bind(ref, key_arn, grant.capabilities, source=BindingSource.KEY_POLICY, via=via,
-                       conditional=grant.conditional)  # fmt: skip
+                       conditional=grant.conditional, via_services=_services(grant.via_services))  # fmt: skip
 
     def _grant_bindings(self, grants: Iterable[Mapping[str, Any]], key_arn: str) -> None:
         """Grantees get the grant's operations. CreateGrant inside a grant only passes on a subset of
@@ -421,7 +446,11 @@ class _Account:
             grantee = grant.get("GranteePrincipal")
             if grantee and capabilities:
                 ref = grant_principal(grantee, self.account)
-                self._bind(ref, key_arn, capabilities, source=BindingSource.GRANT, via=via)
+                # A grant to a service principal is used by that service only.
+                services = _services([grantee]) if ref.kind is PrincipalKind.SERVICE else ()
+                self._bind(
+                    ref, key_arn, capabilities, source=BindingSource.GRANT, via=via, via_services=services
+                )
 
     def _bind(
         self,
@@ -432,9 +461,17 @@ class _Account:
         source: BindingSource,
         via: str,
         conditional: bool = False,
+        via_services: tuple[str, ...] = (),
     ) -> None:
+        ai_service = ai.ai_service_of_principal(ref.uid) if ref.kind is PrincipalKind.SERVICE else None
         self.principals.append(
-            Principal(uid=ref.uid, kind=ref.kind, display_name=_display(ref.uid), external=ref.external)
+            Principal(
+                uid=ref.uid,
+                kind=ref.kind,
+                display_name=_display(ref.uid),
+                external=ref.external,
+                ai_service=ai_service,
+            )
         )
         self.bindings.append(
             AccessBinding(
@@ -447,8 +484,25 @@ class _Account:
                 source=source,
                 conditional=conditional,
                 via=via,
+                via_services=via_services,
             )
         )
+
+    # ------------------------------------------------------------------ AI workloads
+    def _ai_resources(self) -> Iterator[ProtectedResource]:
+        keys = {key.uid: key for key in self.keys}
+        aliases = {
+            region.region: {
+                a["AliasName"]: a["TargetKeyId"]
+                for a in region.aliases or []
+                if a.get("AliasName") and a.get("TargetKeyId")
+            }
+            for region in self.raw.regions
+        }
+        for region in self.raw.regions:
+            for raw in region.ai_resources:
+                refs = _KeyRefs(self.account, region.region, _partition(raw.arn), aliases, keys)
+                yield _ai_resource(raw, self.account, region.region, refs)
 
     # ------------------------------------------------------------------ CloudTrail
     def _audit(self) -> Iterator[AuditLogCoverage]:
@@ -456,12 +510,12 @@ class _Account:
             return
         trails = self.raw.trails
         for region in self.raw.regions:
-            if trails is None:
+            if trails is None or region.region in self.raw.trail_regions_unread:
                 yield AuditLogCoverage(
                     provider=Provider.AWS,
                     scope=self.account,
                     location=region.region,
-                    detail="CloudTrail could not be read in every scanned region",
+                    detail=f"CloudTrail could not be read in {region.region}",
                 )
                 continue
             admin: bool | None = False
@@ -501,6 +555,7 @@ class _Delegation:
     capabilities: frozenset[Capability]
     conditional: bool  # the root statement carries a restricting condition (e.g. aws:PrincipalOrgID)
     policy: Any  # KeyPolicyAccess, for its denies
+    via_services: tuple[str, ...] = ()  # the root statement's kms:ViaService values
 
     @property
     def narrows(self) -> bool:
@@ -519,7 +574,111 @@ def _delegation(access: Any, key_arn: str, account: str) -> _Delegation | None:
     root = access.grant_for(f"arn:{_partition(key_arn)}:iam::{account}:root")
     if root is None or not root.capabilities:
         return None
-    return _Delegation(capabilities=root.capabilities, conditional=root.conditional, policy=access)
+    return _Delegation(
+        capabilities=root.capabilities,
+        conditional=root.conditional,
+        policy=access,
+        via_services=root.via_services,
+    )
+
+
+def _services(values: Iterable[str]) -> tuple[str, ...]:
+    """``kms:ViaService`` values or service principals as normalised service names, sorted."""
+    return tuple(sorted({ai.via_service(value) for value in values}))
+
+
+def _both(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
+    """Services a use limited by both lists can go through (an empty list limits nothing)."""
+    if not first or not second:
+        return first or second
+    return tuple(sorted(set(first) & set(second)))
+
+
+@dataclass(frozen=True)
+class _KeyRefs:
+    """Resolves the key references of one region's AI resources to ``Key.uid`` spellings."""
+
+    account: str
+    region: str
+    partition: str
+    aliases: Mapping[str, Mapping[str, str]]  # region -> alias name -> target key id (this account)
+    keys: Mapping[str, Key]  # this account's keys by uid
+
+    def resolve(self, reference: str) -> tuple[str, bool]:
+        """(the key's uid, whether it is AWS's own key). A key id, key ARN, alias name or alias ARN, as
+        the services accept; an alias that cannot be resolved (another account's, or aliases not read)
+        keeps its spelling."""
+        partition, region, account, name = self.partition, self.region, self.account, reference.strip()
+        if name.startswith("arn:"):
+            parts = name.split(":", 5)
+            if len(parts) < 6:
+                return reference, False
+            partition, region, account, name = parts[1], parts[3], parts[4], parts[5]
+        aws_managed = name.startswith("alias/aws/")
+        if name.startswith("alias/"):
+            target = self.aliases.get(region, {}).get(name) if account == self.account else None
+            if target is None:
+                return reference, aws_managed
+            name = f"key/{target}"
+        elif name != reference.strip() and not name.startswith("key/"):
+            return reference, False  # an ARN of something else than a key or an alias
+        uid = f"arn:{partition}:kms:{region}:{account}:key/{name.removeprefix('key/')}"
+        key = self.keys.get(uid)
+        return uid, aws_managed or (key is not None and key.manager is KeyManager.PROVIDER)
+
+
+_NOT_SET = "not set: encrypted with a key of AWS's own"
+
+
+def _ai_resource(raw: RawAiResource, account: str, region: str, refs: _KeyRefs) -> ProtectedResource:
+    """One SageMaker / Bedrock resource: customer-managed when every key field that applies to it names a
+    customer key, provider-managed when one is unset or names an AWS managed key, unknown when a part of
+    it was not read (or nothing of it names a key at all: a vector knowledge base without data sources)."""
+    kind = ai.RESOURCE_TYPES[raw.native_type]
+    common: dict[str, Any] = {
+        "provider": Provider.AWS,
+        "uid": raw.arn,
+        "scope": account,
+        "service": kind.service,
+        "native_type": kind.native_type,
+        "location": region,
+        "name": raw.name,
+        "ai_service": kind.ai_service,
+        "tags": ai.tags_of(raw.tags) if raw.tags is not None else {},
+    }
+    if raw.detail is None:
+        return ProtectedResource(**common, unreadable=frozenset({ResourceAspect.ENCRYPTION}))
+    slots = ai.key_slots(kind.key_fields, raw.detail)
+    unread = False
+    if kind.parts is not None:
+        unread = raw.parts is None or any(answer is None for _, answer in raw.parts)
+        for ident, answer in raw.parts or ():
+            if answer is not None:
+                slots.extend(ai.key_slots(kind.parts.key_fields, answer, f"{kind.parts.label}[{ident}]."))
+    keys: list[str] = []
+    provider_managed = False
+    for slot in slots:
+        if slot.value is None:
+            provider_managed = True
+            continue
+        uid, aws_managed = refs.resolve(slot.value)
+        if aws_managed:
+            provider_managed = True
+        elif uid not in keys:
+            keys.append(uid)
+    encryption = None
+    if not unread and slots:
+        encryption = Encryption.PROVIDER_MANAGED if provider_managed else Encryption.CUSTOMER_MANAGED
+    return ProtectedResource(
+        **common,
+        encryption=encryption,
+        keys=tuple(keys),
+        evidence={
+            **{slot.field: slot.value or _NOT_SET for slot in slots},
+            **ai.evidence_of(kind.evidence_fields, raw.detail),
+        },
+        unreadable=frozenset({ResourceAspect.ENCRYPTION}) if unread else frozenset(),
+    )
 
 
 def _custom_stores_in_use(region: RawRegion) -> dict[str, str]:
@@ -603,6 +762,19 @@ def _rotation(answer: Mapping[str, Any]) -> Rotation:
         next_rotation=_time(answer.get("NextRotationDate")),
         last_rotation=_time(answer.get("OnDemandRotationStartDate")),
     )
+
+
+def _unexpected_values(meta: Mapping[str, Any]) -> list[str]:
+    """Enumerations AWS extends over time: a value keyaudit does not know, or no KeyState at all (every
+    DescribeKey answer has one), leaves that field unknown and must say so rather than read as absent."""
+    found = []
+    if meta.get("KeyState") not in KEY_STATES:
+        found.append(f"KeyState={meta.get('KeyState')!r}")
+    for name, known in (("Origin", ORIGINS), ("KeyUsage", KEY_USAGE)):
+        value = meta.get(name)
+        if value is not None and value not in known:
+            found.append(f"{name}={value!r}")
+    return found
 
 
 def _auto_rotation_supported(meta: Mapping[str, Any]) -> bool:
@@ -714,6 +886,7 @@ class _Iam:
                     source=BindingSource.IDENTITY_POLICY,
                     conditional=access.conditional,
                     via=", ".join(access.via) or None,
+                    via_services=_services(access.via_services),
                 )
             )
         return out
@@ -754,6 +927,9 @@ class _Iam:
                         source=BindingSource.IDENTITY_POLICY,
                         conditional=access.conditional or (narrowing is not None and narrowing.conditional),
                         via=", ".join(access.via) or None,
+                        via_services=_services(
+                            _both(access.via_services, narrowing.via_services if narrowing else ())
+                        ),
                     )
                 )
         return out

@@ -93,7 +93,13 @@ _ANY_ARN_ACCOUNT = re.compile(r"^arn:(?P<partition>[^:]+):[^:]*:[^:]*:(?P<accoun
 # Pattern encoding: wildcards and policy variables become single private-use characters, so a pattern can
 # be split on ':' even when a variable such as ${aws:username} contains one.
 _STAR, _ONE, _VAR = "\ue000", "\ue001", "\ue002"
-_SPECIAL = frozenset({_STAR, _ONE, _VAR})
+# Put before one of these characters when the policy itself holds it: a literal U+E000 in a Deny's
+# Resource must not act as '*' (it would deny what AWS does not, and hide access).
+_LITERAL = "\ue003"
+_SPECIAL = frozenset({_STAR, _ONE, _VAR, _LITERAL})
+# IAM's grammar nests five levels (Statement, statement, Condition, operator, key: values); a document
+# nested far deeper is garbage, and would exhaust the recursion limit of json.loads and json.dumps.
+_MAX_NESTING = 32
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}  # ${*}, ${?}, ${$}: the literal character
 
@@ -124,6 +130,9 @@ class PrincipalAccess:
     conditional: bool
     # Sids (or ``stmt-<hash>`` for statements without one) of those Allow statements.
     statements: tuple[str, ...]
+    # ``kms:ViaService`` values (``bedrock.eu-west-1.amazonaws.com``) when every one of those statements
+    # limits use to requests made through AWS services; empty when one of them does not.
+    via_services: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +195,8 @@ class IdentityAccess:
     conditional: bool
     via: tuple[str, ...]  # names of the policies whose Allow statements gave capabilities
     problems: tuple[str, ...] = field(default=())
+    # As ``PrincipalAccess.via_services``: every Allow that gave capabilities names these services.
+    via_services: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------------------- principals
@@ -266,6 +277,8 @@ class _Statement:
     # A Deny of everyone whose condition negates an organization/account/network match: a data
     # perimeter. It confines what the key policy allows to "*" to callers inside the perimeter.
     perimeter: bool = False
+    # kms:ViaService values the statement is limited to (empty: any way of calling).
+    via_services: tuple[str, ...] = ()
 
     @property
     def everyone(self) -> bool:
@@ -287,9 +300,31 @@ def _load(document: str | Mapping[str, Any], where: str) -> Mapping[str, Any]:
             raise PolicyParseError(
                 f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
             ) from exc
+        except RecursionError:
+            raise PolicyParseError(f"{where} is nested deeper than {_MAX_NESTING} levels") from None
     if not isinstance(loaded, Mapping):
         raise PolicyParseError(f"{where} is not a JSON object (got {type(loaded).__name__})")
+    if _deeper_than(loaded, _MAX_NESTING):
+        raise PolicyParseError(f"{where} is nested deeper than {_MAX_NESTING} levels")
     return loaded
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels (walked without recursion; a
+    self-containing mapping from a caller counts as too deep, not as a hang)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, Mapping):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _label(raw: Any) -> str:
@@ -373,7 +408,24 @@ def _parse_statement(
         has_condition=has_condition,
         restricting=restricting,
         perimeter=effect == "Deny" and _is_perimeter(raw.get("Condition")),
+        via_services=_via_services(raw.get("Condition")),
     )
+
+
+def _via_services(condition: Any) -> tuple[str, ...]:
+    """The services a ``kms:ViaService`` condition limits the statement to (sorted, lower case); empty
+    when it has none, or only one that does not restrict (a negation, ``...IfExists``, ``*``)."""
+    if not isinstance(condition, Mapping):
+        return ()
+    found: set[str] = set()
+    for operator, block in condition.items():
+        if not isinstance(operator, str) or not isinstance(block, Mapping):
+            continue
+        for key, values in block.items():
+            if isinstance(key, str) and key.lower() == "kms:viaservice" and _restricts(operator, key, values):
+                listed = values if isinstance(values, list) else [values]
+                found.update(str(v).strip().lower() for v in listed)
+    return tuple(sorted(found))
 
 
 _PERIMETER_OPERATORS = ("stringnotequals", "stringnotlike", "arnnotequals", "arnnotlike")
@@ -412,7 +464,16 @@ def _parse_actions(raw: Mapping[str, Any], problems: list[str]) -> frozenset[str
     if patterns is None:
         problems.append(f"{element} is not a string or a list of strings; ignored")
         return None
-    return matching_actions(patterns, negate=negate)
+    return matching_actions([_collapse_wildcards(p) for p in patterns], negate=negate)
+
+
+_WILDCARDS = re.compile(r"[*?]+")
+
+
+def _collapse_wildcards(pattern: str) -> str:
+    """``kms:**`` as ``kms:*``, ``*?*?`` as ``??*`` (the same actions): the action matcher turns every '*'
+    into '.*', and a run of them backtracks exponentially ("kms:" + ten '*' + "x" took 19 s)."""
+    return _WILDCARDS.sub(lambda run: "?" * run[0].count("?") + "*" if "*" in run[0] else run[0], pattern)
 
 
 def _parse_resources(
@@ -555,6 +616,8 @@ def _matches_anyone(key: str, value: str) -> bool:
 # --------------------------------------------------------------------------------------------- resources
 def _encode(pattern: str) -> str:
     def wild(text: str) -> str:
+        # The policy's own U+E000..U+E003 stay literal characters.
+        text = "".join(_LITERAL + char if char in _SPECIAL else char for char in text)
         return text.replace("*", _STAR).replace("?", _ONE)
 
     out: list[str] = []
@@ -567,19 +630,37 @@ def _encode(pattern: str) -> str:
     return "".join(out)
 
 
+_NEVER = re.compile("(?!)")
+
+
 @lru_cache(maxsize=4096)
 def _regex(encoded: str, variables_match: bool) -> re.Pattern[str]:
-    parts = []
-    for char in encoded:
-        if char == _STAR:
-            parts.append(".*")
+    """The pattern as a regular expression for ``fullmatch``, in time linear in the text.
+
+    Wildcard runs cut the pattern into fixed-length chunks. Each chunk between two runs is taken at its
+    first place in an atomic group, never retried elsewhere: for a glob the first place is always as
+    good as a later one, and a plain ``.*a.*a.*a...`` would backtrack exponentially on a hostile
+    Resource (eight '*' before an 'x' took 17 s for one key)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    chars = iter(encoded)
+    for char in chars:
+        if char == _LITERAL:
+            current.append(re.escape(next(chars, "")))
+        elif char in (_STAR, _VAR):
+            if char == _VAR and not variables_match:
+                return _NEVER
+            chunks.append("".join(current))
+            current = []
         elif char == _ONE:
-            parts.append(".")
-        elif char == _VAR:
-            parts.append(".*" if variables_match else "(?!)")
+            current.append(".")
         else:
-            parts.append(re.escape(char))
-    return re.compile("".join(parts), re.DOTALL)
+            current.append(re.escape(char))
+    chunks.append("".join(current))
+    if len(chunks) == 1:
+        return re.compile(chunks[0], re.DOTALL)
+    middle = "".join(f"(?>.*?{chunk})" for chunk in chunks[1:-1] if chunk)
+    return re.compile(f"{chunks[0]}{middle}.*{chunks[-1]}", re.DOTALL)
 
 
 def _matches(encoded: str, text: str, *, variables_match: bool) -> bool:
@@ -596,7 +677,16 @@ def _is_literal(segment: str) -> bool:
 
 def _sample(segment: str) -> str:
     """A string the segment's pattern matches (wildcards and variables as empty, '?' as one character)."""
-    return segment.replace(_STAR, "").replace(_VAR, "").replace(_ONE, "x")
+    out: list[str] = []
+    chars = iter(segment)
+    for char in chars:
+        if char == _LITERAL:
+            out.append(next(chars, ""))
+        elif char == _ONE:
+            out.append("x")
+        elif char not in (_STAR, _VAR):
+            out.append(char)
+    return "".join(out)
 
 
 def _covers_some_scope(encoded: str, service: str, prefix: str) -> bool:
@@ -735,6 +825,8 @@ def evaluate_key_policy(
     given: dict[str, set[Capability]] = defaultdict(set)
     labels: dict[str, set[str]] = defaultdict(set)
     unrestricted: dict[str, bool] = defaultdict(bool)
+    services: dict[str, set[str]] = defaultdict(set)
+    any_service: set[str] = set()  # principals with a statement not limited to services
     root = f"arn:{partition}:iam::{account_id}:root"
     delegated: set[Capability] = set()
     for statement, actions, principals in allows:
@@ -745,6 +837,10 @@ def evaluate_key_policy(
             refs[ref.uid] = ref
             given[ref.uid] |= effective
             labels[ref.uid].add(statement.label)
+            if statement.via_services:
+                services[ref.uid].update(statement.via_services)
+            else:
+                any_service.add(ref.uid)
             fenced = ref.kind is PrincipalKind.PUBLIC and actions <= perimeter
             if not statement.restricting and not fenced:
                 unrestricted[ref.uid] = True
@@ -758,6 +854,7 @@ def evaluate_key_policy(
             capabilities=frozenset(given[uid]),
             conditional=not unrestricted[uid],
             statements=tuple(sorted(labels[uid])),
+            via_services=() if uid in any_service else tuple(sorted(services[uid])),
         )
         for uid in sorted(given)
     )
@@ -820,17 +917,22 @@ def evaluate_identity_policies(
     given: set[Capability] = set()
     via: set[str] = set()
     unrestricted = False
+    services: set[str] = set()
+    any_service = False
     for name, statement, actions in allows:
         effective = _capabilities(actions - denied)
         if effective:
             given |= effective
             via.add(name)
             unrestricted = unrestricted or not statement.restricting
+            services.update(statement.via_services)
+            any_service = any_service or not statement.via_services
     return IdentityAccess(
         capabilities=frozenset(given),
         conditional=bool(given) and not unrestricted,
         via=tuple(sorted(via)),
         problems=tuple(sorted(problems)),
+        via_services=() if any_service else tuple(sorted(services)),
     )
 
 

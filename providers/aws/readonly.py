@@ -27,13 +27,39 @@ READ_OPERATIONS: Mapping[str, frozenset[str]] = {
     "iam": frozenset({"GetAccountAuthorizationDetails"}),
     "ec2": frozenset({"DescribeRegions"}),
     "organizations": frozenset({"ListAccounts", "DescribeOrganization", "ListParents"}),
+    # AI workloads and the keys protecting them (providers/aws/ai.py).
+    "sagemaker": frozenset(
+        {
+            "ListNotebookInstances",
+            "DescribeNotebookInstance",
+            "ListEndpointConfigs",
+            "DescribeEndpointConfig",
+            "ListTrainingJobs",
+            "DescribeTrainingJob",
+            "ListProcessingJobs",
+            "DescribeProcessingJob",
+            "ListTags",
+        }
+    ),
+    "bedrock": frozenset({"ListCustomModels", "GetCustomModel", "ListTagsForResource"}),
+    "bedrock-agent": frozenset(
+        {
+            "ListAgents",
+            "GetAgent",
+            "ListKnowledgeBases",
+            "GetKnowledgeBase",
+            "ListDataSources",
+            "GetDataSource",
+            "ListTagsForResource",
+        }
+    ),
     # AssumeRole changes nothing in the estate: it only hands out the temporary credentials of the
     # role the operator named with --org-role.
     "sts": frozenset({"GetCallerIdentity", "AssumeRole"}),
 }
 
 # IAM action prefixes differ from boto3 client names for a few services.
-_IAM_PREFIX = {"cloudhsmv2": "cloudhsm"}
+_IAM_PREFIX = {"cloudhsmv2": "cloudhsm", "bedrock-agent": "bedrock"}
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -64,11 +90,14 @@ def install_guard(client: Any, on_call: Callable[[str], None] | None = None) -> 
 
 def required_policy() -> dict[str, Any]:
     """The minimal IAM policy the scan needs, derived from the allow-list."""
+    # A set: two clients can share an IAM action (bedrock and bedrock-agent: bedrock:ListTagsForResource).
     actions = sorted(
-        f"{_IAM_PREFIX.get(service, service)}:{operation}"
-        for service, operations in READ_OPERATIONS.items()
-        for operation in operations
-        if not (service == "sts" and operation == "GetCallerIdentity")  # needs no permission
+        {
+            f"{_IAM_PREFIX.get(service, service)}:{operation}"
+            for service, operations in READ_OPERATIONS.items()
+            for operation in operations
+            if not (service == "sts" and operation == "GetCallerIdentity")  # needs no permission
+        }
     )
     return {
         "Version": "2012-10-17",

@@ -6,7 +6,9 @@ response class, so boto3's real parser still reads the wire format. Values live 
 by account and region, next to moto's own state, and are cleared with it. The same way, CloudHSM gets
 CreateHsm, STS can refuse AssumeRole (``deny_assume_role``) and CloudTrail reports the default event
 selector of a trail created without one; ``fast_key_generation`` and ``organization_account_ids`` make
-seeding an estate (providers/aws/demo.py) fast and its account ids fixed.
+seeding an estate (providers/aws/demo.py) fast and its account ids fixed. For AI workloads, SageMaker
+processing jobs keep their volume key, Bedrock custom models report the key they were given (or none),
+and Bedrock knowledge bases get data sources.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class _Extras:
     # key id -> rotation period in days (moto accepts RotationPeriodInDays but drops it)
     rotation_periods: dict[str, int] = field(default_factory=dict)
     custom_key_stores: list[dict[str, Any]] = field(default_factory=list)
+    # knowledge base id -> its data sources (moto's Bedrock agents have none)
+    data_sources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 _REGISTRY: dict[tuple[str, str], _Extras] = defaultdict(_Extras)
@@ -117,6 +121,9 @@ def patch_moto() -> None:
     _patch_sts()
     _patch_cloudtrail()
     _patch_cloudhsm()
+    _patch_sagemaker()
+    _patch_bedrock()
+    _patch_bedrock_agent()
 
 
 @contextmanager
@@ -298,3 +305,95 @@ def _patch_cloudhsm() -> None:
         return json.dumps({"Hsm": hsm})
 
     CloudHSMV2Response.create_hsm = create_hsm  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------------
+# AI workloads (providers/aws/ai.py): what SageMaker and Bedrock report about their keys.
+
+
+def _patch_sagemaker() -> None:
+    """DescribeProcessingJob reports ``ProcessingResources`` (the cluster and its volume key): moto drops it
+    at creation. moto answers with its jobs' attributes, CamelCased: storing the field on the job is enough."""
+    from moto.sagemaker.responses import SageMakerResponse
+
+    original_create = SageMakerResponse.create_processing_job
+
+    def create_processing_job(self: Any) -> Any:
+        result = original_create(self)
+        resources = self._get_param("ProcessingResources")
+        if resources is not None:
+            job = self.sagemaker_backend.processing_jobs[self._get_param("ProcessingJobName")]
+            job.processing_resources = resources
+        return result
+
+    SageMakerResponse.create_processing_job = create_processing_job  # type: ignore[method-assign]
+
+
+def _patch_bedrock() -> None:
+    """A custom model's ``modelKmsKeyArn`` is the ``customModelKmsKeyId`` its customization job was given,
+    and absent without one (AWS owned key); moto reports a made-up key ARN for every model."""
+    from moto.bedrock.responses import BedrockResponse
+
+    original_create = BedrockResponse.create_model_customization_job
+
+    def create_model_customization_job(self: Any) -> str:
+        result: str = original_create(self)
+        params = json.loads(self.body)
+        model = self.bedrock_backend.custom_models[params["customModelName"]]
+        model.model_kms_key_arn = params.get("customModelKmsKeyId")
+        return result
+
+    BedrockResponse.create_model_customization_job = create_model_customization_job  # type: ignore[method-assign]
+
+
+def _patch_bedrock_agent() -> None:
+    """Knowledge base data sources: CreateDataSource, ListDataSources and GetDataSource (moto 5.2 has
+    knowledge bases without them). Paths: /knowledgebases/{knowledgeBaseId}/datasources/[{dataSourceId}]."""
+    import uuid
+
+    from moto.bedrockagent.exceptions import ResourceNotFoundException
+    from moto.bedrockagent.responses import AgentsforBedrockResponse
+
+    def sources(self: Any) -> list[dict[str, Any]]:
+        knowledge_base = self.path.split("/")[2]
+        self.bedrockagent_backend.get_knowledge_base(knowledge_base)  # not found: moto's own error
+        found: list[dict[str, Any]] = extras(self.current_account, self.region).data_sources.setdefault(
+            knowledge_base, []
+        )
+        return found
+
+    def create_data_source(self: Any) -> str:
+        params = json.loads(self.body)
+        now = datetime.now(UTC).isoformat()
+        source = {
+            "knowledgeBaseId": self.path.split("/")[2],
+            "dataSourceId": uuid.uuid4().hex[:10].upper(),
+            "name": params["name"],
+            "status": "AVAILABLE",
+            "dataSourceConfiguration": params["dataSourceConfiguration"],
+            "dataDeletionPolicy": params.get("dataDeletionPolicy", "DELETE"),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        if params.get("serverSideEncryptionConfiguration"):
+            source["serverSideEncryptionConfiguration"] = params["serverSideEncryptionConfiguration"]
+        sources(self).append(source)
+        return json.dumps({"dataSource": source})
+
+    def list_data_sources(self: Any) -> str:
+        summaries = [
+            {k: s[k] for k in ("knowledgeBaseId", "dataSourceId", "name", "status", "updatedAt")}
+            for s in sources(self)
+        ]
+        return json.dumps({"dataSourceSummaries": summaries})
+
+    def get_data_source(self: Any) -> str:
+        wanted = self.path.rstrip("/").split("/")[-1]
+        for source in sources(self):
+            if source["dataSourceId"] == wanted:
+                return json.dumps({"dataSource": source})
+        raise ResourceNotFoundException(f"Data source {wanted} not found")
+
+    AgentsforBedrockResponse.create_data_source = create_data_source  # type: ignore[attr-defined]
+    AgentsforBedrockResponse.list_data_sources = list_data_sources  # type: ignore[attr-defined]
+    AgentsforBedrockResponse.get_data_source = get_data_source  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from providers.aws.collect import AwsCollector, AwsOptions
 from providers.aws.demo import DEFAULT_REGIONS, build_demo_estate
 from providers.aws.normalise import normalise
 from scanner.engine import discover_rules, evaluate_all
-from scanner.inventory import Provider
+from scanner.inventory import ADMIN_CAPABILITIES, Capability, Encryption, KeyOrigin, Provider
 from scanner.policy import load_policy
 from scanner.progress import NullProgress
 from scanner.rule import Context, Status
@@ -85,3 +85,58 @@ def test_demo_estate_is_a_realistic_organization_where_every_aws_rule_passes_and
     for rule in INAPPLICABLE_TO_AWS:
         # Should the normaliser start feeding such a rule, the demo must then cover it too.
         assert not statuses[rule] or {Status.PASS, Status.FAIL} <= statuses[rule], rule
+
+
+def test_demo_ai_workloads_carry_the_intended_keys_tenants_and_principals(aws: None) -> None:
+    estate = build_demo_estate()
+    raw = AwsCollector(AwsOptions(regions=estate.regions, org_role=estate.org_role), NullProgress()).collect()
+    inventory = normalise(raw)
+    home, other = estate.regions
+    data = estate.accounts["data-prod"]
+    keys = {k.name: k for k in inventory.keys if k.scope == data}
+    acme, pipeline, notebooks = keys["ai-acme-byok"], keys["ml-pipeline"], keys["ai-notebooks"]
+    resources = {r.name: r for r in inventory.resources}
+    customer = Encryption.CUSTOMER_MANAGED
+
+    expected = {
+        # name: (native type, region, encryption, keys, tenant tag)
+        "support-assistant": ("AWS::Bedrock::Agent", home, customer, (acme.uid,), "acme"),
+        "support-docs": ("AWS::Bedrock::KnowledgeBase", home, customer, (acme.uid,), "acme"),
+        "fraud-scoring": ("AWS::SageMaker::EndpointConfig", home, customer, (acme.uid,), "acme"),
+        "research-acme": ("AWS::SageMaker::NotebookInstance", home, customer, (notebooks.uid,), "acme"),
+        "research-globex": ("AWS::SageMaker::NotebookInstance", home, customer, (notebooks.uid,), "globex"),
+        "churn-training-2026-11": ("AWS::SageMaker::TrainingJob", home, customer, (pipeline.uid,), None),
+        "churn-features-2026-11": ("AWS::SageMaker::ProcessingJob", home, customer, (pipeline.uid,), None),
+        "faq-assistant-tuned": ("AWS::Bedrock::CustomModel", other, Encryption.PROVIDER_MANAGED, (), "acme"),
+    }
+    assert set(resources) == set(expected)
+    for name, (native_type, region, encryption, key_uids, tenant) in expected.items():
+        found = resources[name]
+        assert (found.native_type, found.location, found.scope) == (native_type, region, data), name
+        assert (found.encryption, found.keys, found.tags.get("tenant")) == (encryption, key_uids, tenant), (
+            name
+        )
+        assert found.ai_service in ("sagemaker", "bedrock") and not found.unreadable, name
+    assert resources["fraud-scoring"].evidence == {"KmsKeyId": "alias/ai-acme-byok"}  # resolved alias
+
+    # The passing key: imported material, AI principals and AI-only service limits.
+    assert acme.origin is KeyOrigin.IMPORTED
+    use = inventory.ai_key_use
+    assert use[acme.uid].services == ("bedrock", "sagemaker")
+    assert use[acme.uid].principals == ("bedrock.amazonaws.com",)
+    assert inventory.principal_by_uid["bedrock.amazonaws.com"].ai_service == "bedrock"
+    assert inventory.effective_access(acme)["bedrock.amazonaws.com"] & ADMIN_CAPABILITIES == frozenset()
+    limits = {
+        b.principal.rsplit("/", 1)[-1]: b.via_services for b in inventory.bindings_for(acme) if b.via_services
+    }
+    assert limits == {"bedrock-agents": ("bedrock",), "sagemaker-execution": ("sagemaker",)}
+    # The failing keys: SageMaker's principal administers the pipeline key, which S3 may also use.
+    assert inventory.principal_by_uid["sagemaker.amazonaws.com"].ai_service == "sagemaker"
+    assert Capability.ADMINISTER_ACCESS in inventory.effective_access(pipeline)["sagemaker.amazonaws.com"]
+    assert any(b.via_services == ("s3",) for b in inventory.bindings_for(pipeline))
+    assert pipeline.rotation is not None and pipeline.rotation.period_days == 365
+    assert notebooks.origin is KeyOrigin.GENERATED and use[notebooks.uid].principals == ()
+    # Nothing of the AI collection went wrong (the one expected error is the unreachable account's).
+    assert not [
+        e for e in inventory.errors if e.api.split(":")[0] in ("sagemaker", "bedrock", "bedrock-agent")
+    ]

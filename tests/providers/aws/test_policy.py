@@ -854,3 +854,51 @@ def test_role_session_folds_into_its_role() -> None:
     session = f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice"
     access = evaluate(policy(stmt(aws(session), "kms:Decrypt")))
     assert grant(access, f"arn:aws:iam::{ACCOUNT}:role/Admin").capabilities == {C.DECRYPT}
+
+
+# ------------------------------------------------------------------------------------- kms:ViaService
+def via(*services: str, operator: str = "StringEquals") -> dict[str, Any]:
+    return {operator: {"kms:ViaService": list(services) if len(services) > 1 else services[0]}}
+
+
+def test_via_service_limits_are_the_union_of_the_statements_that_all_carry_one() -> None:
+    access = evaluate(
+        policy(
+            stmt(aws(APP), "kms:Decrypt", Condition=via("bedrock.us-east-1.amazonaws.com")),
+            stmt(aws(APP), "kms:Encrypt", Condition=via("S3.us-east-1.amazonaws.com", operator="StringLike")),
+        )
+    )
+    found = grant(access, APP)
+    assert found.via_services == ("bedrock.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com")
+    assert found.conditional and found.capabilities == {C.DECRYPT, C.ENCRYPT}
+
+
+@pytest.mark.parametrize(
+    "unlimited",
+    [
+        stmt(aws(APP), "kms:Encrypt"),  # a second statement without the condition
+        stmt(
+            aws(APP), "kms:Encrypt", Condition=via("s3.us-east-1.amazonaws.com", operator="StringNotEquals")
+        ),
+        stmt(
+            aws(APP),
+            "kms:Encrypt",
+            Condition=via("s3.us-east-1.amazonaws.com", operator="StringEqualsIfExists"),
+        ),
+        stmt(aws(APP), "kms:Encrypt", Condition=via("*", operator="StringLike")),
+    ],
+)
+def test_one_statement_without_a_service_limit_lifts_it(unlimited: dict[str, Any]) -> None:
+    access = evaluate(
+        policy(stmt(aws(APP), "kms:Decrypt", Condition=via("bedrock.us-east-1.amazonaws.com")), unlimited)
+    )
+    assert grant(access, APP).via_services == ()
+
+
+def test_identity_policies_report_their_service_limit() -> None:
+    limited = ("limited", policy(stmt(action="kms:Decrypt", Condition=via("s3.us-east-1.amazonaws.com"))))
+    assert identity(limited).via_services == ("s3.us-east-1.amazonaws.com",)
+    assert identity(limited, ("direct", policy(stmt(action="kms:Encrypt")))).via_services == ()
+    # A denied statement gives nothing, so its missing limit does not count.
+    denied = ("denied", policy(stmt(action="kms:Sign"), stmt(action="kms:Sign", effect="Deny")))
+    assert identity(limited, denied).via_services == ("s3.us-east-1.amazonaws.com",)

@@ -31,6 +31,14 @@ def test_mutating_calls_are_refused_before_they_leave_the_process(aws: None) -> 
         ("organizations", lambda c: c.create_organization(FeatureSet="ALL")),
         ("ec2", lambda c: c.create_vpc(CidrBlock="10.0.0.0/16")),
         ("sts", lambda c: c.get_session_token()),
+        ("sagemaker", lambda c: c.delete_notebook_instance(NotebookInstanceName="research")),
+        ("bedrock", lambda c: c.delete_custom_model(modelIdentifier="tuned")),
+        (
+            "bedrock-agent",
+            lambda c: c.update_agent(
+                agentId="A", agentName="a", agentResourceRoleArn="r", foundationModel="m"
+            ),
+        ),
     ],
 )
 def test_every_service_the_scan_uses_is_guarded(aws: None, service: str, write) -> None:
@@ -57,6 +65,13 @@ def test_required_policy_lists_exactly_the_allow_list() -> None:
     assert "kms:GetKeyPolicy" in actions and "cloudhsm:DescribeClusters" in actions
     assert "iam:GetAccountAuthorizationDetails" in actions
     assert not any(a.split(":")[1].startswith(("Create", "Put", "Delete")) for a in actions)
-    assert (
-        len(actions) == sum(len(ops) for ops in READ_OPERATIONS.values()) - 1
-    )  # GetCallerIdentity needs none
+    assert {"sagemaker:DescribeTrainingJob", "bedrock:GetCustomModel", "bedrock:GetAgent"} <= actions
+    iam_prefix = {"cloudhsmv2": "cloudhsm", "bedrock-agent": "bedrock"}  # IAM's names for those clients
+    expected = {
+        f"{iam_prefix.get(service, service)}:{operation}"
+        for service, operations in READ_OPERATIONS.items()
+        for operation in operations
+    } - {"sts:GetCallerIdentity"}  # needs no permission
+    assert actions == expected
+    listed = [a for statement in policy["Statement"] for a in statement["Action"]]
+    assert len(listed) == len(set(listed))  # bedrock:ListTagsForResource serves two clients, listed once
