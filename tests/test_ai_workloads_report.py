@@ -68,3 +68,22 @@ def test_an_estate_without_ai_has_no_section(keyaudit: Any, tmp_path: Path) -> N
     result = json.loads(done.stdout)
     assert result["scan"]["ai_workloads"] is None
     assert not [f for f in result["findings"] if f["rule_id"].startswith("ai_")]
+
+
+def test_the_demo_lists_every_ai_resource_and_each_ai_rule_passes_and_fails(keyaudit: Any) -> None:
+    done = keyaudit("demo", "--format", "json", "--quiet", timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    section = result["scan"]["ai_workloads"]
+    assert {r["provider"] for r in section["resources"]} == {"aws", "gcp", "azure"}
+    assert section["resources_listed"] == section["resource_count"]
+    for resource in section["resources"]:
+        assert resource["verdicts"] or any(k["verdicts"] for k in resource["keys"]), resource["uid"]
+        assert resource["keys"] or resource["encryption"] in ("provider_managed", None)
+    statuses: dict[str, set[str]] = {}
+    for finding in result["findings"]:
+        statuses.setdefault(finding["rule_id"], set()).add(finding["status"])
+    for rule in ("ai_resource_uses_customer_managed_key", "ai_workload_keys_meet_policy", "ai_service_not_key_admin",
+                 "ai_workload_keys_dedicated", "key_origin_allowed"):  # fmt: skip
+        assert {"pass", "fail"} <= statuses[rule], (rule, statuses[rule])
+    assert any(r["encryption"] == "provider_managed" for r in section["resources"])
