@@ -419,24 +419,7 @@ class StateStore:
         f = tables.findings
         with self._errors(), self.engine.connect() as connection:
             result = connection.execute(select(f).execution_options(yield_per=_BATCH))
-            return {
-                row.finding_id: KnownFinding(
-                    finding_id=row.finding_id,
-                    rule_id=row.rule_id,
-                    title=row.title,
-                    severity=row.severity,
-                    provider=row.provider,
-                    scope=row.scope,
-                    location=row.location,
-                    resource_uid=row.resource_uid,
-                    resource_type=row.resource_type,
-                    resource_name=row.resource_name,
-                    is_open=bool(row.is_open),
-                    first_seen=_utc(row.first_seen),
-                    last_seen=_utc(row.last_seen),
-                )
-                for row in result
-            }
+            return {row.finding_id: _known(row) for row in result}
 
     def record(self, run: RunRecord, tracker: Tracker | None) -> int:
         """Writes the run (and, when it judged findings, their state) in one transaction; its seq."""
@@ -585,23 +568,7 @@ class StateStore:
             for start in range(0, len(wanted), 900):  # SQLite's bound-parameter limit
                 chunk = wanted[start : start + 900]
                 for row in connection.execute(select(f).where(f.c.finding_id.in_(chunk))):
-                    found.append(
-                        KnownFinding(
-                            finding_id=row.finding_id,
-                            rule_id=row.rule_id,
-                            title=row.title,
-                            severity=row.severity,
-                            provider=row.provider,
-                            scope=row.scope,
-                            location=row.location,
-                            resource_uid=row.resource_uid,
-                            resource_type=row.resource_type,
-                            resource_name=row.resource_name,
-                            is_open=bool(row.is_open),
-                            first_seen=_utc(row.first_seen),
-                            last_seen=_utc(row.last_seen),
-                        )
-                    )
+                    found.append(_known(row))
         return found
 
     def last_success_at(self) -> datetime | None:
@@ -666,6 +633,24 @@ def _parse_moment(text: str) -> datetime | None:
     if len(text) == 10:  # a date: the whole day counts
         moment = moment.replace(hour=23, minute=59, second=59)
     return moment
+
+
+def _known(row: Any) -> KnownFinding:
+    return KnownFinding(
+        finding_id=row.finding_id,
+        rule_id=row.rule_id,
+        title=row.title,
+        severity=row.severity,
+        provider=row.provider,
+        scope=row.scope,
+        location=row.location,
+        resource_uid=row.resource_uid,
+        resource_type=row.resource_type,
+        resource_name=row.resource_name,
+        is_open=bool(row.is_open),
+        first_seen=_utc(row.first_seen),
+        last_seen=_utc(row.last_seen),
+    )
 
 
 def _run_info(row: Any) -> RunInfo:
