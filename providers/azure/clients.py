@@ -230,6 +230,27 @@ def default_credential(cloud: str | CloudSettings = "public", **kwargs: Any) -> 
     return DefaultAzureCredential(authority=cloud_settings(cloud).authority_host, **kwargs)
 
 
+def _arm_client(
+    cls: Any,
+    subscription_id: str,
+    credential: TokenCredential,
+    cloud: str | CloudSettings,
+    transport: HttpTransport[Any, Any] | None,
+    *,
+    limits: tuple[int, float, float],
+) -> Any:
+    """One Azure Resource Manager client of ``cls`` for the cloud, behind the read-only guard."""
+    settings = cloud_settings(cloud)
+    client = cls(
+        credential,
+        subscription_id,
+        base_url=settings.arm_endpoint,
+        credential_scopes=[settings.arm_scope],
+        **_common_kwargs(transport, *limits),
+    )
+    return _checked(client)
+
+
 def keyvault_mgmt_client(
     subscription_id: str,
     credential: TokenCredential,
@@ -243,15 +264,15 @@ def keyvault_mgmt_client(
     """Key Vault management (``vaults.list_by_subscription``/``get``, ``managed_hsms``, ARM ``keys``)."""
     from azure.mgmt.keyvault import KeyVaultManagementClient
 
-    settings = cloud_settings(cloud)
-    client = KeyVaultManagementClient(
-        credential,
+    client = _arm_client(
+        KeyVaultManagementClient,
         subscription_id,
-        base_url=settings.arm_endpoint,
-        credential_scopes=[settings.arm_scope],
-        **_common_kwargs(transport, retry_total, connection_timeout, read_timeout),
+        credential,
+        cloud,
+        transport,
+        (retry_total, connection_timeout, read_timeout),
     )
-    return cast("KeyVaultManagementClient", _checked(client))
+    return cast("KeyVaultManagementClient", client)
 
 
 def authorization_client(
@@ -267,15 +288,15 @@ def authorization_client(
     """Azure RBAC (``role_assignments.list_for_scope``, ``role_definitions.get_by_id``), API 2022-04-01."""
     from azure.mgmt.authorization import AuthorizationManagementClient
 
-    settings = cloud_settings(cloud)
-    client = AuthorizationManagementClient(
-        credential,
+    client = _arm_client(
+        AuthorizationManagementClient,
         subscription_id,
-        base_url=settings.arm_endpoint,
-        credential_scopes=[settings.arm_scope],
-        **_common_kwargs(transport, retry_total, connection_timeout, read_timeout),
+        credential,
+        cloud,
+        transport,
+        (retry_total, connection_timeout, read_timeout),
     )
-    return cast("AuthorizationManagementClient", _checked(client))
+    return cast("AuthorizationManagementClient", client)
 
 
 def monitor_client(
@@ -291,15 +312,15 @@ def monitor_client(
     """Azure Monitor (``diagnostic_settings.list(resource_uri)``: azure-mgmt-monitor 6.x has it, 7.x not)."""
     from azure.mgmt.monitor import MonitorManagementClient
 
-    settings = cloud_settings(cloud)
-    client = MonitorManagementClient(
-        credential,
+    client = _arm_client(
+        MonitorManagementClient,
         subscription_id,
-        base_url=settings.arm_endpoint,
-        credential_scopes=[settings.arm_scope],
-        **_common_kwargs(transport, retry_total, connection_timeout, read_timeout),
+        credential,
+        cloud,
+        transport,
+        (retry_total, connection_timeout, read_timeout),
     )
-    return cast("MonitorManagementClient", _checked(client))
+    return cast("MonitorManagementClient", client)
 
 
 def cognitive_services_client(
@@ -315,15 +336,15 @@ def cognitive_services_client(
     """Azure OpenAI / AI services accounts (``accounts.list``: encryption and managed identities)."""
     from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-    settings = cloud_settings(cloud)
-    client = CognitiveServicesManagementClient(
-        credential,
+    client = _arm_client(
+        CognitiveServicesManagementClient,
         subscription_id,
-        base_url=settings.arm_endpoint,
-        credential_scopes=[settings.arm_scope],
-        **_common_kwargs(transport, retry_total, connection_timeout, read_timeout),
+        credential,
+        cloud,
+        transport,
+        (retry_total, connection_timeout, read_timeout),
     )
-    return cast("CognitiveServicesManagementClient", _checked(client))
+    return cast("CognitiveServicesManagementClient", client)
 
 
 def key_client(
