@@ -270,7 +270,7 @@ def keyvault_mgmt_client(
         credential,
         cloud,
         transport,
-        (retry_total, connection_timeout, read_timeout),
+        limits=(retry_total, connection_timeout, read_timeout),
     )
     return cast("KeyVaultManagementClient", client)
 
@@ -294,7 +294,7 @@ def authorization_client(
         credential,
         cloud,
         transport,
-        (retry_total, connection_timeout, read_timeout),
+        limits=(retry_total, connection_timeout, read_timeout),
     )
     return cast("AuthorizationManagementClient", client)
 
@@ -318,7 +318,7 @@ def monitor_client(
         credential,
         cloud,
         transport,
-        (retry_total, connection_timeout, read_timeout),
+        limits=(retry_total, connection_timeout, read_timeout),
     )
     return cast("MonitorManagementClient", client)
 
@@ -342,7 +342,7 @@ def cognitive_services_client(
         credential,
         cloud,
         transport,
-        (retry_total, connection_timeout, read_timeout),
+        limits=(retry_total, connection_timeout, read_timeout),
     )
     return cast("CognitiveServicesManagementClient", client)
 
