@@ -174,8 +174,10 @@ def evaluate(inventory: Path, as_of: datetime | None, **options: Any) -> None:
         except InventoryLoadError as exc:
             raise InputError(str(exc)) from exc
 
+    from scanner.yamlfile import display_path
+
     moment = as_of.replace(tzinfo=UTC) if as_of is not None else None
-    _run(load, mode="evaluate", as_of=moment, extra={"inventory_file": str(inventory)}, **options)
+    _run(load, mode="evaluate", as_of=moment, extra={"inventory_file": display_path(inventory)}, **options)
 
 
 # ----------------------------------------------------------------------------------------------- scan

@@ -15,6 +15,8 @@ Conventions that the whole rule set relies on:
 from __future__ import annotations
 
 import gc
+import json
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -731,7 +733,17 @@ def _describe_validation_error(path: Path, exc: ValidationError) -> str:
 
 
 def _json_path(loc: Iterable[Any]) -> str:
+    """``keys[0].tags``; a name that is not plain text is written ``tags["a b"]``, JSON-escaped, so a key
+    in the file can neither hide the place nor put line breaks or terminal escapes into the message."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_NAME.fullmatch(text := str(part)) and text.isprintable():
+            out += f".{text}" if out else text
+        else:
+            out += f"[{json.dumps(text)}]"
     return out
+
+
+_PLAIN_NAME = re.compile(r"[^\s.\[\]\"'\\]+")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 from scanner.errors import InputError
-from scanner.yamlfile import LocatedDocument, load_located_yaml
+from scanner.yamlfile import LocatedDocument, display_path, load_located_yaml, readable
 
 KeyOriginName = Literal["generated", "imported", "external"]
 
@@ -204,7 +204,8 @@ def load_policy(path: Path) -> LoadedPolicy:
     except ValidationError as exc:
         raise InputError(describe_validation_error(located, exc, CekPolicy)) from exc
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LoadedPolicy(document=document, source=PolicySource(path=str(path), sha256=digest))
+    # The path goes into every output: shown as text even when the file name is not UTF-8.
+    return LoadedPolicy(document=document, source=PolicySource(path=display_path(path), sha256=digest))
 
 
 def describe_validation_error(located: LocatedDocument, exc: ValidationError, model: type[BaseModel]) -> str:
@@ -218,7 +219,8 @@ def describe_validation_error(located: LocatedDocument, exc: ValidationError, mo
             suggestion = (
                 f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(known)})"
             )
-            problems.append(f"{located.describe(loc)}: unknown key '{loc[-1]}'{suggestion}")
+            key = readable(str(loc[-1]), quote="'")
+            problems.append(f"{located.describe(loc)}: unknown key {key}{suggestion}")
         else:
             given = error.get("input")
             shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""

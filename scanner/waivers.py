@@ -62,7 +62,7 @@ from scanner.errors import InputError
 from scanner.findings import Finding
 from scanner.inventory import Inventory
 from scanner.logs import get_logger
-from scanner.yamlfile import LocatedDocument, dotted_path, load_located_yaml
+from scanner.yamlfile import LocatedDocument, display_path, dotted_path, load_located_yaml, readable
 
 # Re-opened findings logged one by one per expired waiver; beyond this, one summary line.
 _EXPIRED_LOG_LIMIT = 10
@@ -229,7 +229,8 @@ def load_waivers(path: Path) -> WaiverFile:
         loc = ("waivers", index)
         waiver_id = entry.id or dotted_path(loc)
         if waiver_id in seen:
-            raise InputError(f"{located.describe((*loc, 'id'))}: duplicate waiver id '{waiver_id}'")
+            shown_id = readable(waiver_id, quote="'")
+            raise InputError(f"{located.describe((*loc, 'id'))}: duplicate waiver id {shown_id}")
         seen.add(waiver_id)
         if _is_match_all(entry.rule) and not (
             entry.provider
@@ -243,7 +244,8 @@ def load_waivers(path: Path) -> WaiverFile:
             )
         waivers.append(_compile(entry, waiver_id, located.describe(loc), located.describe((*loc, "rule"))))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return WaiverFile(path=str(path), sha256=digest, waivers=tuple(waivers))
+    # scan.waivers.path goes into every output: shown as text even when the file name is not UTF-8.
+    return WaiverFile(path=display_path(path), sha256=digest, waivers=tuple(waivers))
 
 
 def _compile(entry: _WaiverEntry, waiver_id: str, where: str, rule_where: str) -> Waiver:
@@ -288,7 +290,8 @@ def _describe(located: LocatedDocument, exc: ValidationError) -> str:
             suggestion = (
                 f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(known)})"
             )
-            problems.append(f"{located.describe(loc)}: unknown key '{loc[-1]}'{suggestion}")
+            key = readable(str(loc[-1]), quote="'")
+            problems.append(f"{located.describe(loc)}: unknown key {key}{suggestion}")
         elif kind == "missing":
             problems.append(f"{located.describe(loc)}: required field '{loc[-1]}' is missing")
         else:

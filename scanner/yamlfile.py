@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +15,7 @@ import yaml
 from scanner.errors import InputError
 
 PathKey = tuple[str | int, ...]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,34 @@ class LocatedDocument:
 
 
 def dotted_path(parts: Iterable[str | int]) -> str:
+    """``a.b[0]``; a key that is not plain text is written ``a["x y"]``."""
     out = ""
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif (text := readable(part)) != part:
+            out += f"[{text}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{part}" if out else part
     return out
+
+
+_PLAIN = re.compile(r"[^\s.\[\]\"'\\]+")
+
+
+def readable(text: str, quote: str = "") -> str:
+    """``text`` from the file for an error message: plain text as is (in ``quote`` marks), anything else
+    JSON-quoted. A key holding an ANSI escape, a line break or a right-to-left override could otherwise
+    recolour the terminal, forge a line of the message or hide where the problem is."""
+    if _PLAIN.fullmatch(text) and text.isprintable():
+        return f"{quote}{text}{quote}"
+    return json.dumps(text)
+
+
+def display_path(path: Path) -> str:
+    """``path`` as text that can be written anywhere: a file name that is not UTF-8 (``\\xff``) would
+    otherwise travel as a lone surrogate and make every UTF-8 output (JSON, CSV, HTML) fail."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def load_located_yaml(path: Path, *, what: str) -> LocatedDocument:
@@ -67,6 +92,11 @@ def load_located_yaml(path: Path, *, what: str) -> LocatedDocument:
         raise InputError(f"{path}{line}: {what} is not valid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: {what} is not valid YAML: {exc}") from exc
+    except RecursionError:
+        # PyYAML composes nested collections recursively: a few hundred '[' exhaust the stack.
+        raise InputError(
+            f"{path}: {what} is nested too deeply to read (at most {_MAX_DEPTH} levels)"
+        ) from None
     lines: dict[PathKey, int] = {}
     reader = _Reader(path, lines)
     data = reader.to_python(node, ()) if node is not None else None
@@ -74,12 +104,17 @@ def load_located_yaml(path: Path, *, what: str) -> LocatedDocument:
 
 
 _MAX_DEPTH = 64
+# Aliases repeat a node without copying it; nested ones repeat it exponentially ("billion laughs": a
+# few hundred bytes that expand to 10**9 values). Nodes read a second time through an alias count here.
+_MAX_REPEATED_NODES = 100_000
 
 
 class _Reader:
     def __init__(self, path: Path, lines: dict[PathKey, int]) -> None:
         self.path = path
         self.lines = lines
+        self.seen: set[int] = set()
+        self.repeated = 0
         # Resolves scalars exactly as yaml.safe_load would (ints, bools, dates, nulls, strings).
         self.constructor = yaml.constructor.SafeConstructor()
 
@@ -87,6 +122,15 @@ class _Reader:
         path, lines = self.path, self.lines
         if len(loc) > _MAX_DEPTH:
             raise InputError(f"{path}:{node.start_mark.line + 1}: nested deeper than {_MAX_DEPTH} levels")
+        if id(node) in self.seen:
+            self.repeated += 1
+            if self.repeated > _MAX_REPEATED_NODES:
+                raise InputError(
+                    f"{path}:{node.start_mark.line + 1}: at {dotted_path(loc) or 'the top'}: aliases repeat "
+                    f"more than {_MAX_REPEATED_NODES:,} values; write the document out without them"
+                )
+        else:
+            self.seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -112,8 +156,19 @@ class _Reader:
         if loc:
             where += f": at {dotted_path(loc)}"
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise InputError(f"{where}: {exc}") from exc
         except ValueError as exc:  # well-formed but impossible, e.g. the date 2027-02-30
             raise InputError(f"{where}: not a valid date or number: {node.value!r} ({exc})") from exc
+        if isinstance(value, str) and _SURROGATE.search(value):
+            # PyYAML reads the escapes "\ud83d\ude00" as two halves of a UTF-16 pair: joined, they are the
+            # character meant. A half on its own is no character, and no UTF-8 output could hold it (a
+            # waiver reason with one would fail every report at the end of the run).
+            try:
+                value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{where}: a \\uD800-\\uDFFF escape without its pair is not a character"
+                ) from None
+        return value

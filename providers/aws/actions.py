@@ -12,6 +12,7 @@ that match nothing in the table (other services, unknown or misspelt actions) ar
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -132,7 +133,9 @@ def _matching(pattern: str) -> frozenset[str]:
     if "*" not in lowered and "?" not in lowered:
         exact = _BY_LOWER_NAME.get(lowered)
         return frozenset({exact}) if exact is not None else frozenset()
-    regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in lowered))
+    # fnmatch's translation matches each segment atomically (no exponential backtracking on a hostile
+    # "a*a*a*...b"); "[" is a literal in IAM, so it is escaped for fnmatch.
+    regex = re.compile(fnmatch.translate(lowered.replace("[", "[[]")), re.DOTALL)
     return frozenset(name for low, name in _BY_LOWER_NAME.items() if regex.fullmatch(low))
 
 

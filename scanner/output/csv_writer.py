@@ -71,6 +71,16 @@ def _compact_json(value: Any) -> str:
     return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+# JSON escapes C0 controls itself but passes DEL and C1 controls (NEL, the 8-bit CSI) through raw.
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")
+
+
+def json_cell(value: Any) -> str:
+    """``value`` as compact JSON for a cell: still valid JSON, with no control character left raw
+    (``\\u0085``, not the "\\x85" of ``safe_cell``, which JSON would not read back)."""
+    return _bounded(_RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", _compact_json(value)))
+
+
 class CsvWriter(FindingWriter):
     format = "csv"
     extension = "csv"
@@ -98,7 +108,7 @@ class CsvWriter(FindingWriter):
             )
         title, controls, remediation = constant
         # Cells that carry cloud data (names, messages) go through safe_cell; ids, enums and dates are
-        # keyaudit's own. Evidence is JSON: it starts with "{" and escapes control characters itself.
+        # keyaudit's own. Evidence and waiver are JSON objects: they start with "{", never a formula.
         self._csv.writerow(
             (
                 finding.finding_id,
@@ -116,11 +126,11 @@ class CsvWriter(FindingWriter):
                 controls,
                 remediation,
                 "true" if finding.waived else "false",
-                safe_cell(_compact_json(finding.waiver)),
+                json_cell(finding.waiver),
                 finding.change or "",
                 finding.first_seen or "",
                 finding.last_seen or "",
-                _bounded(_compact_json(finding.evidence)),
+                json_cell(finding.evidence),
             )
         )
         if self._buffer.tell() >= _FLUSH_AT:

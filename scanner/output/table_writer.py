@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +24,15 @@ _SEVERITY_STYLE = {
     "info": "dim",
 }
 _STATUS_STYLE = {"fail": "red", "unknown": "magenta", "error": "bold magenta", "pass": "green"}
+# What a name or message from the cloud must not carry to a terminal: control characters (ANSI colour
+# and title escapes, NUL, line breaks that forge report lines), Unicode line separators, zero-width and
+# bidirectional-override characters (which hide or reorder text) and lone surrogates (unprintable).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """``text`` with those characters written as ``\\xNN`` / ``\\uNNNN`` escapes."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 class TableWriter(FindingWriter):
@@ -60,7 +71,7 @@ class TableWriter(FindingWriter):
         console.print(
             f"[bold]keyaudit[/bold] {scan.get('tool_version')}  run {scan.get('run_id')}  "
             f"providers: {', '.join(scan.get('providers') or []) or '-'}  scopes: {len(scan.get('scopes') or [])}  "
-            f"policy: {policy['path'] if policy else 'built-in defaults'}"
+            f"policy: {escape(visible(policy['path'])) if policy else 'built-in defaults'}"
         )
         failing = [f for severity in Severity for f in self._shown[severity]]
         if failing:
@@ -75,9 +86,9 @@ class TableWriter(FindingWriter):
                     line.append(f" {f.change.upper()}", style="bold reverse")
                 line.append(f" {f.rule_id}", style="bold")
                 where = f.scope + (f"/{f.location}" if f.location else "")
-                line.append(f"  {f.provider}:{where}  {f.resource.name or f.resource.uid}")
+                line.append(visible(f"  {f.provider}:{where}  {f.resource.name or f.resource.uid}"))
                 console.print(line, overflow="fold")
-                console.print(Text("    " + f.message), overflow="fold")
+                console.print(Text("    " + visible(f.message)), overflow="fold")
             if self._hidden:
                 console.print(
                     f"... and {self._hidden} more failing findings: see --format json for all of them."
@@ -92,10 +103,13 @@ class TableWriter(FindingWriter):
         if coverage:
             console.print(f"[magenta]Coverage gaps ({len(coverage)}):[/magenta]")
             for gap in coverage[:20]:
-                console.print(
-                    f"  {gap['provider']}:{gap['scope']} {gap.get('location') or ''} {gap['api']}: "
-                    f"{gap['error_class']}: {gap['message']}",
-                    markup=False,
+                console.print(  # Text: no markup, no ":emoji:" codes read from an error message
+                    Text(
+                        visible(
+                            f"  {gap['provider']}:{gap['scope']} {gap.get('location') or ''} {gap['api']}: "
+                            f"{gap['error_class']}: {gap['message']}"
+                        )
+                    )
                 )
         state = scan.get("state")
         if state:
@@ -139,7 +153,7 @@ def _ai_table(ai: dict[str, Any]) -> Table:
     for column in ("AI resource", "Service", "Key", "Admins", "Users", "Verdicts"):
         table.add_column(column, overflow="fold")
     for resource in ai["resources"]:
-        name = Text(f"{resource['provider']}:{resource['name'] or resource['uid']}")
+        name = Text(visible(f"{resource['provider']}:{resource['name'] or resource['uid']}"))
         keys = resource["keys"] or [None]
         for key in keys:
             if key is None:
@@ -147,7 +161,9 @@ def _ai_table(ai: dict[str, Any]) -> Table:
                 verdicts = dict(resource["verdicts"])
             else:
                 detail = ", ".join(v for v in (key.get("protection"), key.get("origin")) if v)
-                key_cell = Text(f"{key.get('name') or key['uid']}" + (f" ({detail})" if detail else ""))
+                key_cell = Text(
+                    visible(f"{key.get('name') or key['uid']}" + (f" ({detail})" if detail else ""))
+                )
                 admins = _who(key.get("administrators"), key.get("administrator_count"))
                 users = _who(key.get("users"), key.get("user_count"))
                 verdicts = {**resource["verdicts"], **key["verdicts"]}
@@ -157,12 +173,12 @@ def _ai_table(ai: dict[str, Any]) -> Table:
                 name, resource["ai_service"] or "-", key_cell, admins, users, Text(text, style=style)
             )
     for key in ai["keys_used_by_ai_services_only"]:
-        table.add_row(
-            Text(", ".join(key.get("ai_principals") or []) or "-"),
-            ", ".join(key.get("ai_services") or []),
-            Text(key.get("name") or key["uid"]),
-            str(key.get("administrator_count", "?")),
-            str(key.get("user_count", "?")),
+        table.add_row(  # cloud-supplied names go in as Text: never read as rich markup
+            Text(visible(", ".join(key.get("ai_principals") or []) or "-")),
+            Text(visible(", ".join(key.get("ai_services") or []))),
+            Text(visible(key.get("name") or key["uid"])),
+            Text(visible(_who(key.get("administrators"), key.get("administrator_count")))),
+            Text(visible(_who(key.get("users"), key.get("user_count")))),
             Text(verdict_text(key["verdicts"])),
         )
     return table
