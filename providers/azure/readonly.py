@@ -81,6 +81,7 @@ VAULT_DATA_ACTIONS: Mapping[str, str] = MappingProxyType(
 MANAGED_HSM_DATA_ACTIONS: Mapping[str, str] = MappingProxyType(
     {
         "Microsoft.KeyVault/managedHsm/keys/read/action": "list keys, their properties and rotation policies",
+        "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action": "soft-deleted keys awaiting purge",
         "Microsoft.KeyVault/managedHsm/roleAssignments/read/action": "the HSM's local role assignments",
         "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action": "the HSM's local role definitions",
     }

@@ -281,6 +281,7 @@ def test_required_role_is_read_only_and_complete() -> None:
 def test_managed_hsm_local_role_and_policy_document() -> None:
     hsm = required_managed_hsm_role()
     assert hsm["dataActions"] == [
+        "Microsoft.KeyVault/managedHsm/keys/deletedKeys/read/action",
         "Microsoft.KeyVault/managedHsm/keys/read/action",
         "Microsoft.KeyVault/managedHsm/roleAssignments/read/action",
         "Microsoft.KeyVault/managedHsm/roleDefinitions/read/action",
