@@ -46,6 +46,8 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/aws_scan.py --keys 1000
 	$(BIN)/python benchmarks/gcp_scan.py --projects 50 --keys 2000
 	$(BIN)/python benchmarks/azure_scan.py --vaults 20 --keys 100
+	$(BIN)/python benchmarks/state_bench.py
+	$(BIN)/python benchmarks/aws_org_scale.py   # 200 accounts: ~11 min on 2 cores
 
 # Regenerate docs/rules.md (the rule catalogue page) from the rules' metadata; a test checks it is current.
 docs: $(VENV)/.test-installed
