@@ -864,16 +864,15 @@ def _state_options(  # noqa: PLR0917 (one check of the scheduling flags, called 
     metrics_file: Path | None,
 ) -> Any:
     """Checks the state, locking and metrics flags together; the state store this run uses, or None."""
-    from scanner.state.store import StateTarget, default_state_path
-
     target = None
     if no_state:
         if state:
             raise InputError("--no-state: cannot be combined with --state (or KEYAUDIT_STATE)")
-    elif state:
-        target = StateTarget.parse(state)
-    elif by_default:
-        target = StateTarget.parse(default_state_path())
+    elif state or by_default:
+        # SQLAlchemy loads only for runs that keep history.
+        from scanner.state.store import StateTarget, default_state_path
+
+        target = StateTarget.parse(state or default_state_path())
     if only_new and target is None:
         raise InputError(
             "--only-new: needs a state store to know what is new (drop --no-state, or give --state DB)"

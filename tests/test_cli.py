@@ -76,6 +76,21 @@ def test_help_does_not_import_any_cloud_sdk() -> None:
     assert "Exit codes" in result.stdout
 
 
+def test_evaluate_without_history_loads_no_database_or_cloud_library(estate) -> None:
+    """SQLAlchemy, Alembic, psycopg and prometheus_client load only for runs that use them."""
+    code = (
+        "import sys\n"
+        "from scanner.cli import main\n"
+        f"try:\n    main(['evaluate', {str(estate)!r}, '--format', 'json', '-o', '/dev/null', '-q', '--fail-on', 'none'])\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "heavy = ('boto3', 'botocore', 'google', 'azure', 'sqlalchemy', 'alembic', 'psycopg', 'prometheus_client')\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy})\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
 def test_evaluate_exits_3_on_failing_findings_and_0_with_fail_on_none(keyaudit, estate, policy_file) -> None:
     failing = keyaudit("evaluate", str(estate), "--policy", str(policy_file), "--as-of", "2026-11-22")
     assert failing.returncode == 3, failing.stderr
