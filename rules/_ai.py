@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.inventory import AiKeyUse, Key, KeyState, ProtectedResource, ScopeAspect
+from scanner.inventory import AiKeyUse, Key, KeyState, ProtectedResource, ResourceAspect, ScopeAspect
 from scanner.rule import Context
 
 MAX_LISTED = 50
@@ -43,12 +43,15 @@ def use_evidence(use: AiKeyUse) -> dict[str, object]:
     }
 
 
-def tenant_of(resource: ProtectedResource, tag: str | None) -> str:
-    """The tenant an AI resource belongs to: the policy's tenant tag, else its account/project/subscription."""
+def tenant_of(resource: ProtectedResource, tag: str | None) -> str | None:
+    """The tenant an AI resource belongs to: the policy's tenant tag, else its account/project/subscription;
+    None when the tag matters and the resource's tags could not be read."""
     if tag:
         value = resource.tags.get(tag)
         if value is None:  # tag keys differ in case across clouds (GCP labels are lower case)
             value = next((v for k, v in resource.tags.items() if k.lower() == tag.lower()), None)
         if value:
             return f"{tag}={value}"
+        if ResourceAspect.TAGS in resource.unreadable:
+            return None
     return f"scope={resource.scope}"

@@ -56,9 +56,11 @@ def evaluate(ctx: Context) -> Iterator[RuleResult]:
             for key_uid in resource.keys:
                 non_ai_users.setdefault(key_uid, []).append(resource.uid)
     for key, use in ai_keys(ctx):
-        tenants = sorted(
-            {tenant_of(by_uid[uid], policy.tenant_tag) for uid in use.resources if uid in by_uid}
-        )
+        tenant_by_resource = {
+            uid: tenant_of(by_uid[uid], policy.tenant_tag) for uid in use.resources if uid in by_uid
+        }
+        tenants = sorted({t for t in tenant_by_resource.values() if t is not None})
+        untagged = sorted(uid for uid, tenant in tenant_by_resource.items() if tenant is None)
         others = sorted(non_ai_users.get(key.uid, ()))
         services = set()
         for binding in inventory.bindings_for(key):
@@ -97,10 +99,15 @@ def evaluate(ctx: Context) -> Iterator[RuleResult]:
         incomplete = [scope for scope in {key.scope} | {by_uid[u].scope for u in use.resources if u in by_uid}
                       if ai_listing_incomplete(ctx, scope)]  # fmt: skip
         gaps = access_gaps(ctx, key)
-        if incomplete or gaps:
-            missing = (
-                "the AI resources of " + ", ".join(sorted(incomplete)) if incomplete else "the key's access"
-            )
+        if incomplete or gaps or untagged:
+            if incomplete:
+                missing = "the AI resources of " + ", ".join(sorted(incomplete))
+            elif gaps:
+                missing = "the key's access"
+            else:  # the tenant tag of a resource is among tags that could not be read
+                missing = f"the tags (tenant) of {untagged[0]}" + (
+                    f" and {len(untagged) - 1} more" if len(untagged) > 1 else ""
+                )
             yield RuleResult.for_key(
                 key, Status.UNKNOWN, f"Whether key {key.uid} is dedicated to one tenant's AI workloads cannot be "
                 f"judged: {missing} could not be read completely.", **evidence,

@@ -426,6 +426,7 @@ class Encryption(StrEnum):
 
 class ResourceAspect(StrEnum):
     ENCRYPTION = "encryption"
+    TAGS = "tags"  # the tenant tag (ai_workloads.tenant_tag) may be among the unread tags
 
 
 @dataclass(frozen=True, slots=True, config=_STRICT)

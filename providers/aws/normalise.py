@@ -646,8 +646,9 @@ def _ai_resource(raw: RawAiResource, account: str, region: str, refs: _KeyRefs) 
         "ai_service": kind.ai_service,
         "tags": ai.tags_of(raw.tags) if raw.tags is not None else {},
     }
+    tags_unread = {ResourceAspect.TAGS} if raw.tags is None else set()
     if raw.detail is None:
-        return ProtectedResource(**common, unreadable=frozenset({ResourceAspect.ENCRYPTION}))
+        return ProtectedResource(**common, unreadable=frozenset({ResourceAspect.ENCRYPTION, *tags_unread}))
     slots = ai.key_slots(kind.key_fields, raw.detail)
     unread = False
     if kind.parts is not None:
@@ -677,7 +678,7 @@ def _ai_resource(raw: RawAiResource, account: str, region: str, refs: _KeyRefs) 
             **{slot.field: slot.value or _NOT_SET for slot in slots},
             **ai.evidence_of(kind.evidence_fields, raw.detail),
         },
-        unreadable=frozenset({ResourceAspect.ENCRYPTION}) if unread else frozenset(),
+        unreadable=frozenset({ResourceAspect.ENCRYPTION} if unread else set()) | tags_unread,
     )
 
 

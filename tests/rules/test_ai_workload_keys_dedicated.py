@@ -59,3 +59,18 @@ def test_incomplete_ai_listing_is_unknown_and_the_policy_can_waive_dedication() 
         "bucket/data", ai_service=None, service="s3", native_type="AWS::S3::Bucket", keys=(k.uid,)
     )
     assert _run((k,), (ep, bucket), policy={})[k.uid].status is Status.PASS
+
+
+def test_unread_tags_make_the_tenant_unknown_never_a_pass() -> None:
+    from scanner.inventory import ResourceAspect
+
+    k = key("k1")
+    tagged = resource("endpoint-config/a", keys=(k.uid,), tags={"tenant": "acme"})
+    unread = resource("endpoint-config/b", keys=(k.uid,), unreadable=frozenset({ResourceAspect.TAGS}))
+    result = _run((k,), (tagged, unread))[k.uid]
+    assert result.status is Status.UNKNOWN and "tags (tenant)" in result.message
+    # Without a tenant tag in the policy the account is the tenant: unread tags do not matter.
+    assert (
+        _run((k,), (tagged, unread), policy={"ai_workloads": {"dedicated_keys": True}})[k.uid].status
+        is Status.PASS
+    )

@@ -282,7 +282,9 @@ def test_a_resource_that_cannot_be_described_is_unknown_never_provider_managed(a
     with refusing(SageMakerResponse, "describe_notebook_instance"):
         estate, inventory = _scan()
     [resource] = inventory.resources
-    assert resource.encryption is None and resource.unreadable == frozenset({ResourceAspect.ENCRYPTION})
+    # Its tags were not asked for either: the tenant is unknown too.
+    assert resource.encryption is None
+    assert resource.unreadable == frozenset({ResourceAspect.ENCRYPTION, ResourceAspect.TAGS})
     [error] = inventory.errors
     assert (error.api, error.resource) == ("sagemaker:DescribeNotebookInstance", resource.uid)
     assert ScopeAspect.AI_RESOURCES not in inventory.scopes[0].unreadable  # it was listed
