@@ -188,8 +188,9 @@ def test_failed_runs_are_recorded_but_never_compared(store: StateStore) -> None:
         None,
     )
     assert [r["completed"] for r in history(store, limit=None)] == [False, True]
-    with pytest.raises(InputError, match="first completed run"):
-        diff(store, since=None, until=None)
+    first_only = diff(store, since=None, until=None)  # the first completed run against an empty history
+    assert first_only.since is None and [f.resource_uid for f in first_only.groups["new"]] == ["k1"]
+    assert first_only.to_dict()["since"] is None
     with pytest.raises(InputError, match="did not complete"):
         diff(store, since="broken", until=None)
     assert store.last_success_at() == T0

@@ -19,13 +19,13 @@ def history(store: StateStore, limit: int | None) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Diff:
-    since: RunInfo
+    since: RunInfo | None  # None: the first completed run, compared with an empty history
     until: RunInfo
     groups: dict[str, list[KnownFinding]]  # new, reappeared, resolved, still_open
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "since": self.since.to_dict(),
+            "since": self.since.to_dict() if self.since else None,
             "until": self.until.to_dict(),
             "counts": {name: len(items) for name, items in self.groups.items()},
             **{name: [_finding(f) for f in items] for name, items in self.groups.items()},
@@ -39,24 +39,21 @@ def diff(store: StateStore, since: str | None, until: str | None) -> Diff:
     if not completed:
         raise InputError(f"diff: no completed run recorded in {store.target.display} yet")
     last = _completed(store, until, "--run") if until else completed[0]
+    first: RunInfo | None
     if since:
         first = _completed(store, since, "--since")
+        if first.seq >= last.seq:
+            raise InputError(f"--since {since}: run {first.run_id} is not older than run {last.run_id}")
     else:
-        earlier = [run for run in completed if run.seq < last.seq]
-        if not earlier:
-            raise InputError(
-                f"diff: run {last.run_id} is the first completed run in {store.target.display}; "
-                "nothing to compare it with yet"
-            )
-        first = earlier[0]
-    if first.seq >= last.seq:
-        raise InputError(f"--since {since}: run {first.run_id} is not older than run {last.run_id}")
-    before, after = store.open_after(first), store.open_after(last)
+        # The completed run before it; for the very first run, the empty history (everything open is new).
+        first = next((run for run in completed if run.seq < last.seq), None)
+    before = store.open_after(first) if first is not None else set()
+    after = store.open_after(last)
     described = {f.finding_id: f for f in store.describe(before | after)}
     opened = [described[fid] for fid in after - before if fid in described]
     groups = {
-        NEW: [f for f in opened if f.first_seen > first.started_at],
-        REAPPEARED: [f for f in opened if f.first_seen <= first.started_at],
+        NEW: [f for f in opened if first is None or f.first_seen > first.started_at],
+        REAPPEARED: [f for f in opened if first is not None and f.first_seen <= first.started_at],
         RESOLVED: [described[fid] for fid in before - after if fid in described],
         STILL_OPEN: [described[fid] for fid in before & after if fid in described],
     }
@@ -133,8 +130,9 @@ def render_diff(result: Diff) -> list[Any]:
     from rich.table import Table
 
     since, until = result.since, result.until
+    start = f"run {since.run_id[:8]} ({iso_utc(since.started_at)})" if since else "the start of the history"
     parts: list[Any] = [
-        f"Changes from run {since.run_id[:8]} ({iso_utc(since.started_at)}) to run {until.run_id[:8]} "
+        f"Changes from {start} to run {until.run_id[:8]} "
         f"({iso_utc(until.started_at)}): "
         + ", ".join(f"{len(items)} {name.replace('_', ' ')}" for name, items in result.groups.items())
     ]
