@@ -80,6 +80,8 @@ from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import ProtocolError
 from urllib3.response import HTTPResponse
 
+from providers.replaybook import ReplayBook
+
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
     from azure.core.pipeline.transport import RequestsTransport
@@ -386,7 +388,7 @@ def load_cassette(source: str | PathLike[str] | _Readable) -> list[Exchange]:
     return [Exchange.from_mapping(item, source=f"{name}[{i}]") for i, item in enumerate(data)]
 
 
-class ReplayAdapter(BaseAdapter):
+class ReplayAdapter(ReplayBook, BaseAdapter):
     """Answer every request of the sessions it is mounted on from recorded exchanges; thread-safe.
 
     >>> adapter = ReplayAdapter("keyvault_mgmt.json")                       # doctest: +SKIP
@@ -471,22 +473,6 @@ class ReplayAdapter(BaseAdapter):
         if times is not None:
             raw["times"] = times
         self.add(raw, first=True)
-
-    @property
-    def exchanges(self) -> list[Exchange]:
-        return list(self._exchanges)
-
-    def unused(self) -> list[Exchange]:
-        """Recorded exchanges no request has hit yet."""
-        with self._lock:
-            return [e for e in self._exchanges if e.hits == 0]
-
-    def assert_all_matched(self) -> None:
-        if self.unmatched:
-            listed = "\n  ".join(str(r) for r in self.unmatched)
-            raise AssertionError(
-                f"{len(self.unmatched)} request(s) matched no recorded exchange:\n  {listed}"
-            )
 
     # -- wiring ------------------------------------------------------------------------------------
     def session(self) -> requests.Session:

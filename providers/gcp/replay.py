@@ -59,6 +59,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from providers.replaybook import ReplayBook
+
 __all__ = [
     "ERROR_STATUS",
     "FAULTS",
@@ -369,7 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: tests and the demo read ``server.requests`` instead."""
 
 
-class ReplayServer:
+class ReplayServer(ReplayBook):
     """Serve recorded exchanges on ``http://127.0.0.1:<ephemeral port>``; a context manager.
 
     >>> with ReplayServer("kms.json", "resourcemanager.json") as server:   # doctest: +SKIP
@@ -433,22 +435,6 @@ class ReplayServer:
         if times is not None:
             raw["times"] = times
         self.add(raw, first=True)
-
-    @property
-    def exchanges(self) -> list[Exchange]:
-        return list(self._exchanges)
-
-    def unused(self) -> list[Exchange]:
-        """Recorded exchanges no request has hit yet."""
-        with self._lock:
-            return [e for e in self._exchanges if e.hits == 0]
-
-    def assert_all_matched(self) -> None:
-        if self.unmatched:
-            listed = "\n  ".join(str(r) for r in self.unmatched)
-            raise AssertionError(
-                f"{len(self.unmatched)} request(s) matched no recorded exchange:\n  {listed}"
-            )
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @property
